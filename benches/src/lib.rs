@@ -1,0 +1,1 @@
+//! Inputs for the workspace's criterion benchmarks.

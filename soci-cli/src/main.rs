@@ -1,0 +1,3 @@
+//! `socix`: build SOCI indexes and zTOCs.
+
+fn main() {}
