@@ -1,0 +1,165 @@
+//! gzip checkpoints, exactly as soci-snapshotter's zran-derived `gzip_zinfo.c` places them:
+//! `inflate(Z_BLOCK)` over the whole layer (every member), a candidate at the end of each member
+//! header and each non-final deflate block, and a checkpoint when the output has grown by more
+//! than the span size since the last one (or nothing has been output yet).
+
+use crate::error::BuildError;
+use crate::inflate::{AT_BLOCK_BOUNDARY, Framing, Inflater, LAST_BLOCK, ZError};
+use crate::model::{BlobVersion, Checkpoint, GzipZinfo, WINDOW_SIZE};
+use crate::span::SpanHasher;
+
+/// Output ring: the uncompressed history for windows plus room to inflate in large steps.
+const RING: usize = 8 * WINDOW_SIZE;
+
+/// What a finished gzip pass yields.
+pub(crate) struct GzipIndex {
+    pub zinfo: GzipZinfo,
+    pub span_digests: Vec<String>,
+}
+
+/// The checkpointing inflater. Fed compressed bytes; hands the uncompressed bytes to a sink.
+pub(crate) struct GzipIndexer {
+    inflater: Inflater,
+    span_size: i64,
+    ring: Box<[u8; RING]>,
+    ring_pos: usize,
+    total_in: u64,
+    total_out: u64,
+    last_checkpoint_out: u64,
+    checkpoints: Vec<Checkpoint>,
+    spans: SpanHasher,
+    /// The last compressed byte consumed: a checkpoint inside a byte starts its span there.
+    last_byte: u8,
+    /// A member ended; the next byte, if any, starts another member.
+    member_ended: bool,
+    /// The layer's first two bytes, to tell gzip from zlib framing at the end.
+    magic: Vec<u8>,
+}
+
+impl GzipIndexer {
+    pub(crate) fn new(span_size: i64) -> Result<Self, BuildError> {
+        Ok(GzipIndexer {
+            inflater: Inflater::new(Framing::Auto).map_err(|e| data_error(0, e))?,
+            span_size,
+            ring: Box::new([0; RING]),
+            ring_pos: 0,
+            total_in: 0,
+            total_out: 0,
+            last_checkpoint_out: 0,
+            checkpoints: Vec::new(),
+            spans: SpanHasher::default(),
+            last_byte: 0,
+            member_ended: false,
+            magic: Vec::with_capacity(2),
+        })
+    }
+
+    /// Inflates `input`, passing every uncompressed byte to `sink` in stream order.
+    pub(crate) fn feed(
+        &mut self,
+        mut input: &[u8],
+        sink: &mut impl FnMut(&[u8]),
+    ) -> Result<(), BuildError> {
+        let want = 2 - self.magic.len();
+        self.magic.extend_from_slice(&input[..want.min(input.len())]);
+        while !input.is_empty() {
+            if self.member_ended {
+                // More bytes after a member: the next member (the reference resets the inflater
+                // in its auto-detecting mode, so anything else is a data error).
+                self.inflater.reset(Framing::Auto).map_err(|e| data_error(self.total_in, e))?;
+                self.member_ended = false;
+            }
+            if self.ring_pos == RING {
+                self.ring_pos = 0;
+            }
+            let step = self
+                .inflater
+                .inflate(input, &mut self.ring[self.ring_pos..], libz_rs_sys::Z_BLOCK)
+                .map_err(|e| data_error(self.total_in, e))?;
+            let consumed = &input[..step.consumed];
+            self.spans.update(consumed);
+            if let Some(&b) = consumed.last() {
+                self.last_byte = b;
+            }
+            input = &input[step.consumed..];
+            self.total_in += step.consumed as u64;
+            sink(&self.ring[self.ring_pos..self.ring_pos + step.produced]);
+            self.ring_pos += step.produced;
+            self.total_out += step.produced as u64;
+
+            if step.stream_end {
+                self.member_ended = true;
+                continue;
+            }
+            let at_boundary = step.data_type & AT_BLOCK_BOUNDARY != 0;
+            if at_boundary && step.data_type & LAST_BLOCK == 0 && self.wants_checkpoint() {
+                self.checkpoint((step.data_type & 7) as u8);
+            } else if step.consumed == 0 && step.produced == 0 && !at_boundary {
+                // Input and room were both offered: zlib never stalls like this on valid data.
+                return Err(BuildError::GzipData {
+                    offset: self.total_in,
+                    message: "the inflater made no progress".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The end of the layer: every member must be complete.
+    pub(crate) fn finish(self) -> Result<GzipIndex, BuildError> {
+        if self.total_in == 0 && !self.member_ended {
+            return Err(BuildError::EmptyLayer);
+        }
+        if !self.member_ended {
+            return Err(BuildError::GzipTruncated { offset: self.total_in });
+        }
+        // A zlib-wrapped stream inflates, but the reference's tar side reads it with Go's gzip
+        // reader, which refuses anything but the gzip magic.
+        if self.magic != [0x1f, 0x8b] {
+            return Err(BuildError::NotGzip { magic: self.magic });
+        }
+        Ok(GzipIndex {
+            zinfo: GzipZinfo {
+                span_size: self.span_size,
+                checkpoints: self.checkpoints,
+                blob_version: BlobVersion::V2,
+            },
+            span_digests: self.spans.finish(),
+        })
+    }
+
+    /// Compressed bytes consumed so far.
+    pub(crate) fn compressed_size(&self) -> u64 {
+        self.total_in
+    }
+
+    /// The reference's rule: the first candidate, any candidate while nothing has been output,
+    /// and then whenever the output grew by strictly more than a span.
+    fn wants_checkpoint(&self) -> bool {
+        self.total_out == 0
+            || i128::from(self.total_out - self.last_checkpoint_out) > i128::from(self.span_size)
+    }
+
+    fn checkpoint(&mut self, bits: u8) {
+        let mut window = Box::new([0u8; WINDOW_SIZE]);
+        if self.ring_pos >= WINDOW_SIZE {
+            window.copy_from_slice(&self.ring[self.ring_pos - WINDOW_SIZE..self.ring_pos]);
+        } else {
+            let older = WINDOW_SIZE - self.ring_pos;
+            window[..older].copy_from_slice(&self.ring[RING - older..]);
+            window[older..].copy_from_slice(&self.ring[..self.ring_pos]);
+        }
+        self.checkpoints.push(Checkpoint {
+            compressed_offset: self.total_in as i64,
+            uncompressed_offset: self.total_out as i64,
+            bits,
+            window,
+        });
+        self.spans.cut((bits != 0).then_some(self.last_byte));
+        self.last_checkpoint_out = self.total_out;
+    }
+}
+
+fn data_error(offset: u64, e: ZError) -> BuildError {
+    BuildError::GzipData { offset, message: e.to_string() }
+}

@@ -1,0 +1,220 @@
+//! One 512-byte tar header block, read as Go's `archive/tar` `readHeader` reads it.
+
+use super::num::parse_uint;
+
+pub(crate) const BLOCK: usize = 512;
+
+/// Header formats as Go tells them apart. Only what changes the parsed fields is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// No magic: no owner names, no device numbers, no prefix.
+    V7,
+    /// `ustar\0` magic: USTAR or PAX, with the 155-byte prefix field.
+    Ustar,
+    /// `ustar\0` magic plus the `tar\0` trailer: the 131-byte star prefix.
+    Star,
+    /// `ustar ` magic with version ` \0`: no prefix (those bytes are atime/ctime).
+    Gnu,
+}
+
+/// The fields of a header block, before any PAX or GNU extension is applied.
+#[derive(Clone, Debug)]
+pub(crate) struct Header {
+    pub typeflag: u8,
+    pub format: Format,
+    pub name: Vec<u8>,
+    pub linkname: Vec<u8>,
+    pub size: i64,
+    pub mode: i64,
+    pub uid: i64,
+    pub gid: i64,
+    pub mtime: i64,
+    pub uname: Vec<u8>,
+    pub gname: Vec<u8>,
+    pub devmajor: i64,
+    pub devminor: i64,
+}
+
+/// Why a block is not a header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    Checksum,
+    Numeric,
+}
+
+impl HeaderError {
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            HeaderError::Checksum => "checksum mismatch or unknown format",
+            HeaderError::Numeric => "malformed numeric field",
+        }
+    }
+}
+
+/// Go's `parser.parseString`: the bytes up to the first NUL.
+pub(crate) fn c_string(field: &[u8]) -> &[u8] {
+    field.iter().position(|&c| c == 0).map_or(field, |n| &field[..n])
+}
+
+/// Go's `parser.parseNumeric`: base-256 when the high bit of the first byte is set, else octal.
+fn numeric(field: &[u8]) -> Result<i64, HeaderError> {
+    match field.first() {
+        Some(&first) if first & 0x80 != 0 => base256(field),
+        _ => octal(field),
+    }
+}
+
+fn base256(field: &[u8]) -> Result<i64, HeaderError> {
+    let invert = if field[0] & 0x40 != 0 { 0xff } else { 0 };
+    let mut x: u64 = 0;
+    for (i, &c) in field.iter().enumerate() {
+        let mut c = c ^ invert;
+        if i == 0 {
+            c &= 0x7f;
+        }
+        if x >> 56 > 0 {
+            return Err(HeaderError::Numeric);
+        }
+        x = x << 8 | u64::from(c);
+    }
+    if x >> 63 > 0 {
+        return Err(HeaderError::Numeric);
+    }
+    let x = x as i64;
+    Ok(if invert == 0xff { !x } else { x })
+}
+
+/// Go's `parser.parseOctal`: trim spaces and NULs, cut at a NUL, parse base 8.
+fn octal(field: &[u8]) -> Result<i64, HeaderError> {
+    let trimmed = trim(field);
+    if trimmed.is_empty() {
+        return Ok(0);
+    }
+    parse_uint(c_string(trimmed), 8)
+        .map(|x| x as i64)
+        .ok_or(HeaderError::Numeric)
+}
+
+fn trim(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | 0, rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | 0] = b {
+        b = rest;
+    }
+    b
+}
+
+fn format_of(block: &[u8; BLOCK]) -> Option<Format> {
+    let stored = octal(&block[148..156]).ok()?;
+    let (mut unsigned, mut signed) = (0i64, 0i64);
+    for (i, &c) in block.iter().enumerate() {
+        let c = if (148..156).contains(&i) { b' ' } else { c };
+        unsigned += i64::from(c);
+        signed += i64::from(c as i8);
+    }
+    if stored != unsigned && stored != signed {
+        return None;
+    }
+    let magic = &block[257..263];
+    Some(if magic == b"ustar\0" && &block[508..512] == b"tar\0" {
+        Format::Star
+    } else if magic == b"ustar\0" {
+        Format::Ustar
+    } else if magic == b"ustar " && &block[263..265] == b" \0" {
+        Format::Gnu
+    } else {
+        Format::V7
+    })
+}
+
+impl Header {
+    /// Parses a non-zero block. Errors are Go's `ErrHeader` cases.
+    pub(crate) fn parse(block: &[u8; BLOCK]) -> Result<Header, HeaderError> {
+        let format = format_of(block).ok_or(HeaderError::Checksum)?;
+        let mut header = Header {
+            typeflag: block[156],
+            format,
+            name: c_string(&block[0..100]).to_vec(),
+            linkname: c_string(&block[157..257]).to_vec(),
+            size: numeric(&block[124..136])?,
+            mode: numeric(&block[100..108])?,
+            uid: numeric(&block[108..116])?,
+            gid: numeric(&block[116..124])?,
+            mtime: numeric(&block[136..148])?,
+            uname: Vec::new(),
+            gname: Vec::new(),
+            devmajor: 0,
+            devminor: 0,
+        };
+        if format == Format::V7 {
+            return Ok(header);
+        }
+        header.uname = c_string(&block[265..297]).to_vec();
+        header.gname = c_string(&block[297..329]).to_vec();
+        header.devmajor = numeric(&block[329..337])?;
+        header.devminor = numeric(&block[337..345])?;
+        let prefix = match format {
+            Format::Ustar => c_string(&block[345..500]),
+            Format::Star => c_string(&block[345..476]),
+            // GNU headers keep atime/ctime where USTAR has the prefix. Go falls back to reading a
+            // prefix only when those fields do not parse as numbers (a "buggy" GNU header).
+            Format::Gnu => {
+                let unparsable = |f: &[u8]| f[0] != 0 && numeric(f).is_err();
+                let prefix = c_string(&block[345..500]);
+                if (unparsable(&block[345..357]) || unparsable(&block[357..369]))
+                    && prefix.is_ascii()
+                {
+                    prefix
+                } else {
+                    &[]
+                }
+            }
+            Format::V7 => &[],
+        };
+        if !prefix.is_empty() {
+            let mut name = Vec::with_capacity(prefix.len() + 1 + header.name.len());
+            name.extend_from_slice(prefix);
+            name.push(b'/');
+            name.extend_from_slice(&header.name);
+            header.name = name;
+        }
+        Ok(header)
+    }
+}
+
+/// Entry types whose size field announces no data (Go's `isHeaderOnlyType`).
+pub(crate) fn is_header_only(typeflag: u8) -> bool {
+    matches!(typeflag, b'1' | b'2' | b'3' | b'4' | b'5' | b'6')
+}
+
+/// Bytes of padding after `size` bytes of data, up to the next block boundary.
+pub(crate) fn padding(size: u64) -> u64 {
+    size.wrapping_neg() & (BLOCK as u64 - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_fields() {
+        assert_eq!(numeric(b"0000644\0"), Ok(0o644));
+        assert_eq!(numeric(b"  644 \0\0"), Ok(0o644));
+        assert_eq!(numeric(b"\0\0\0\0\0\0\0\0"), Ok(0));
+        assert_eq!(numeric(b"12\x0034\0\0\0"), Ok(0o12));
+        assert_eq!(numeric(b"0008\0"), Err(HeaderError::Numeric));
+        assert_eq!(numeric(&[0x80, 0, 0, 0, 0, 0, 0, 1]), Ok(1));
+        assert_eq!(numeric(&[0xff; 8]), Ok(-1));
+        assert_eq!(numeric(&[0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]), Ok(1 << 56));
+        assert_eq!(numeric(&[0x80, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Err(HeaderError::Numeric));
+    }
+
+    #[test]
+    fn padding_to_block() {
+        assert_eq!(padding(0), 0);
+        assert_eq!(padding(1), 511);
+        assert_eq!(padding(512), 0);
+        assert_eq!(padding(513), 511);
+    }
+}
