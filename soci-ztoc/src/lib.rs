@@ -3,6 +3,7 @@
 
 mod builder;
 mod error;
+mod extract;
 mod gzip;
 mod inflate;
 mod model;
@@ -11,5 +12,6 @@ mod tar;
 
 pub use builder::{BuildOptions, Builder};
 pub use error::BuildError;
+pub use extract::{ExtractError, ReadAt};
 pub use model::*;
 pub use span::{format_sha256, sha256_digest};

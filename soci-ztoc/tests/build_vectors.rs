@@ -4,7 +4,19 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm, Zinfo, sha256_digest};
+use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm, EntryType, Zinfo, sha256_digest};
+
+fn uncompress(layer: &[u8], algorithm: CompressionAlgorithm) -> Vec<u8> {
+    use std::io::Read;
+    match algorithm {
+        CompressionAlgorithm::Uncompressed => layer.to_vec(),
+        CompressionAlgorithm::Gzip => {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(layer).read_to_end(&mut out).unwrap();
+            out
+        }
+    }
+}
 
 fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
@@ -17,6 +29,7 @@ fn builder_matches_reference_fields() {
         serde_json::from_slice(&std::fs::read(dir.join("vectors.json")).unwrap()).unwrap();
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut extracted = 0;
     for case in manifest["vectors"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let layer = std::fs::read(dir.join(case["layer"].as_str().unwrap())).unwrap();
@@ -95,8 +108,22 @@ fn builder_matches_reference_fields() {
                 }
             }
         }
+        if case["reference_verify"].as_str().is_some_and(|v| v.starts_with("RESULT: OK")) {
+            let tar = uncompress(&layer, ztoc.compression_info.algorithm());
+            for f in ztoc.toc.iter().filter(|f| f.entry_type == EntryType::Regular) {
+                let (start, len) = (f.uncompressed_offset as usize, f.uncompressed_size as usize);
+                let mut got = Vec::new();
+                let read = ztoc.read_range(&layer[..], start as u64, len as u64, true, &mut |b| got.extend_from_slice(b));
+                match read {
+                    Ok(()) if got == tar[start..start + len] => extracted += 1,
+                    Ok(()) => failures.push(format!("{name}: {:?} extracted wrong bytes", f.name.escape_ascii().to_string())),
+                    Err(e) => failures.push(format!("{name}: {:?}: {e}", f.name.escape_ascii().to_string())),
+                }
+            }
+        }
         checked += 1;
     }
+    eprintln!("{extracted} files extracted");
     eprintln!("{checked} cases checked");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
