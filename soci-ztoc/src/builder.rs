@@ -8,7 +8,7 @@ use crate::model::{
     CompressionAlgorithm, CompressionInfo, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE,
     TarZinfo, ZTOC_VERSION, Zinfo, Ztoc,
 };
-use crate::span::SpanHasher;
+use crate::span::SpanDigests;
 use crate::tar::TarWalker;
 
 /// How to build a zTOC.
@@ -21,6 +21,10 @@ pub struct BuildOptions {
     pub build_tool_identifier: String,
     /// How the layer is compressed. Default gzip.
     pub compression: CompressionAlgorithm,
+    /// Compute span digests on a second thread, overlapping with decompression. Worth it when a
+    /// core is free (about 12% faster per layer); costs one copy of the compressed bytes. Off by
+    /// default: callers that already run one build per core gain nothing from it.
+    pub threaded_digests: bool,
 }
 
 impl Default for BuildOptions {
@@ -29,6 +33,7 @@ impl Default for BuildOptions {
             span_size: DEFAULT_SPAN_SIZE,
             build_tool_identifier: DEFAULT_BUILD_TOOL_IDENTIFIER.to_owned(),
             compression: CompressionAlgorithm::Gzip,
+            threaded_digests: false,
         }
     }
 }
@@ -64,14 +69,17 @@ pub struct Builder {
 
 enum Spans {
     Gzip(Box<GzipIndexer>),
-    Tar { hasher: SpanHasher, size: u64 },
+    Tar { hasher: SpanDigests, size: u64 },
 }
 
 impl Builder {
     /// A builder for one layer.
     pub fn new(options: BuildOptions) -> Result<Self, BuildError> {
         let spans = match options.compression {
-            CompressionAlgorithm::Gzip => Spans::Gzip(Box::new(GzipIndexer::new(options.span_size)?)),
+            CompressionAlgorithm::Gzip => Spans::Gzip(Box::new(GzipIndexer::new(
+                options.span_size,
+                options.threaded_digests,
+            )?)),
             CompressionAlgorithm::Uncompressed => {
                 if options.span_size <= 0 {
                     return Err(BuildError::InvalidSpanSize {
@@ -79,10 +87,18 @@ impl Builder {
                         reason: "uncompressed layers need a positive span size",
                     });
                 }
-                Spans::Tar { hasher: SpanHasher::default(), size: 0 }
+                Spans::Tar {
+                    hasher: SpanDigests::new(options.threaded_digests),
+                    size: 0,
+                }
             }
         };
-        Ok(Builder { options, spans, walker: TarWalker::new(), failed: None })
+        Ok(Builder {
+            options,
+            spans,
+            walker: TarWalker::new(),
+            failed: None,
+        })
     }
 
     /// Feeds the next bytes of the layer. After an error, every later call returns it again.
@@ -127,12 +143,21 @@ impl Builder {
                 let size = gzip.compressed_size();
                 let index = gzip.finish()?;
                 let max_span_id = index.zinfo.checkpoints.len() as i64 - 1;
-                (size, max_span_id, index.span_digests, Zinfo::Gzip(index.zinfo))
+                (
+                    size,
+                    max_span_id,
+                    index.span_digests,
+                    Zinfo::Gzip(index.zinfo),
+                )
             }
             Spans::Tar { hasher, size } => {
                 let span = self.options.span_size;
                 let max_span_id = (size as i64 + span - 1) / span - 1;
-                let zinfo = TarZinfo { version: 2, span_size: span, size: size as i64 };
+                let zinfo = TarZinfo {
+                    version: 2,
+                    span_size: span,
+                    size: size as i64,
+                };
                 (size, max_span_id, hasher.finish(), Zinfo::Tar(zinfo))
             }
         };
@@ -162,7 +187,10 @@ impl Builder {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(BuildError::Io { offset: builder.bytes_fed(), message: e.to_string() });
+                    return Err(BuildError::Io {
+                        offset: builder.bytes_fed(),
+                        message: e.to_string(),
+                    });
                 }
             };
             builder.feed(&buf[..n])?;
@@ -172,7 +200,7 @@ impl Builder {
 }
 
 /// Hashes a plain tar's bytes into fixed spans of `span` bytes.
-fn feed_fixed_spans(hasher: &mut SpanHasher, size: &mut u64, span: u64, mut data: &[u8]) {
+fn feed_fixed_spans(hasher: &mut SpanDigests, size: &mut u64, span: u64, mut data: &[u8]) {
     while !data.is_empty() {
         if *size % span == 0 {
             hasher.cut(None);

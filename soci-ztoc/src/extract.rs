@@ -55,7 +55,10 @@ pub enum ExtractError {
     #[error("no entry named {:?} in the zTOC", String::from_utf8_lossy(.0))]
     NotFound(Vec<u8>),
     /// The entry has no data of its own (directory, link, device…).
-    #[error("{:?} is a {entry_type}, not a regular file", String::from_utf8_lossy(name))]
+    #[error(
+        "{:?} is a {entry_type}, not a regular file",
+        String::from_utf8_lossy(name)
+    )]
     NotRegular {
         /// The entry's name.
         name: Vec<u8>,
@@ -137,26 +140,85 @@ impl Ztoc {
         })
     }
 
-    /// The bytes of the regular file `name`, read from `layer` through this zTOC.
+    /// The regular file `name` stands for, following hard and symbolic links (a symlink's target
+    /// is taken relative to its directory) up to 40 times, as a filesystem would.
+    pub fn resolve(&self, name: &[u8]) -> Result<&FileMetadata, ExtractError> {
+        const MAX_LINKS: usize = 40;
+        let mut entry = self
+            .find(name)
+            .ok_or_else(|| ExtractError::NotFound(name.to_vec()))?;
+        for _ in 0..MAX_LINKS {
+            let target = match entry.entry_type {
+                EntryType::Regular => return Ok(entry),
+                EntryType::Hardlink => entry.linkname.clone(),
+                EntryType::Symlink if entry.linkname.starts_with(b"/") => entry.linkname.clone(),
+                EntryType::Symlink => {
+                    let dir = entry
+                        .name
+                        .rsplitn(2, |&c| c == b'/')
+                        .nth(1)
+                        .unwrap_or_default();
+                    [dir, b"/", &entry.linkname].concat()
+                }
+                entry_type => {
+                    return Err(ExtractError::NotRegular {
+                        name: entry.name.clone(),
+                        entry_type,
+                    });
+                }
+            };
+            entry = self.find(&target).ok_or(ExtractError::NotFound(target))?;
+        }
+        Err(ExtractError::InvalidZtoc(format!(
+            "more than {MAX_LINKS} links to follow from {:?}",
+            String::from_utf8_lossy(name)
+        )))
+    }
+
+    /// The span size the zTOC was built with.
+    pub fn span_size(&self) -> i64 {
+        match &self.compression_info.zinfo {
+            Zinfo::Gzip(z) => z.span_size,
+            Zinfo::Tar(t) => t.span_size,
+        }
+    }
+
+    /// The span holding uncompressed `offset`, as the snapshotter computes it.
+    pub fn span_of(&self, offset: u64) -> usize {
+        match &self.compression_info.zinfo {
+            Zinfo::Gzip(z) => span_of(z, offset),
+            Zinfo::Tar(t) => match u64::try_from(t.span_size) {
+                Ok(span) if span > 0 => usize::try_from(offset / span).unwrap_or(usize::MAX),
+                _ => 0,
+            },
+        }
+    }
+
+    /// The spans a reader fetches for an entry: from the span of its first byte to the span of
+    /// the byte just after it (so a file ending on a span boundary also touches the next span).
+    pub fn spans_of(&self, entry: &FileMetadata) -> (usize, usize) {
+        let start = u64::try_from(entry.uncompressed_offset).unwrap_or(0);
+        let end = u64::try_from(entry.data_end()).unwrap_or(0);
+        (self.span_of(start), self.span_of(end))
+    }
+
+    /// The bytes of the file `name` (links followed, see [`Ztoc::resolve`]), read from `layer`
+    /// through this zTOC.
     pub fn extract_file(
         &self,
         layer: &(impl ReadAt + ?Sized),
         name: &[u8],
         verify_spans: bool,
     ) -> Result<Vec<u8>, ExtractError> {
-        let entry = self.find(name).ok_or_else(|| ExtractError::NotFound(name.to_vec()))?;
-        if entry.entry_type != EntryType::Regular {
-            return Err(ExtractError::NotRegular {
-                name: entry.name.clone(),
-                entry_type: entry.entry_type,
-            });
-        }
+        let entry = self.resolve(name)?;
         let offset = u64::try_from(entry.uncompressed_offset)
             .map_err(|_| ExtractError::InvalidZtoc(format!("negative offset of {entry:?}")))?;
         let len = u64::try_from(entry.uncompressed_size)
             .map_err(|_| ExtractError::InvalidZtoc(format!("negative size of {entry:?}")))?;
         let mut data = Vec::new();
-        self.read_range(layer, offset, len, verify_spans, &mut |b| data.extend_from_slice(b))?;
+        self.read_range(layer, offset, len, verify_spans, &mut |b| {
+            data.extend_from_slice(b)
+        })?;
         Ok(data)
     }
 
@@ -239,7 +301,11 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
             let n = CHUNK.min((end - pos) as usize);
             let got = read_full(self.layer, pos, &mut buf[..n])?;
             if got < n {
-                return Err(ExtractError::LayerTooShort { offset: pos + got as u64, span, needed: end });
+                return Err(ExtractError::LayerTooShort {
+                    offset: pos + got as u64,
+                    span,
+                    needed: end,
+                });
             }
             let chunk = &buf[..n];
             if let Some(h) = &mut hasher {
@@ -255,7 +321,11 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
             let actual = format_sha256(&h.finalize());
             let expected = self.digests.get(span).cloned().unwrap_or_default();
             if actual != expected {
-                return Err(ExtractError::SpanDigest { span, expected, actual });
+                return Err(ExtractError::SpanDigest {
+                    span,
+                    expected,
+                    actual,
+                });
             }
         }
         Ok(wanted)
@@ -277,11 +347,17 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
             let start = span * span_size;
             let span_end = (start.saturating_add(span_size)).min(self.layer_size);
             let span = usize::try_from(span).unwrap_or(usize::MAX);
-            self.span(span, start, span_end, offset.max(start), &mut |pos, bytes| {
-                let n = bytes.len().min((end.saturating_sub(pos)) as usize);
-                sink(&bytes[..n]);
-                Ok(pos + (n as u64) < end)
-            })?;
+            self.span(
+                span,
+                start,
+                span_end,
+                offset.max(start),
+                &mut |pos, bytes| {
+                    let n = bytes.len().min((end.saturating_sub(pos)) as usize);
+                    sink(&bytes[..n]);
+                    Ok(pos + (n as u64) < end)
+                },
+            )?;
         }
         Ok(())
     }
@@ -297,8 +373,13 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
         let first = span_of(zinfo, offset);
         let last = span_of(zinfo, offset + len - 1);
         let cp = &checkpoints[first];
-        if cp.bits > 7 || cp.compressed_offset < i64::from(cp.bits != 0) || cp.uncompressed_offset < 0 {
-            return Err(ExtractError::InvalidZtoc(format!("checkpoint {first}: {cp:?}")));
+        if cp.bits > 7
+            || cp.compressed_offset < i64::from(cp.bits != 0)
+            || cp.uncompressed_offset < 0
+        {
+            return Err(ExtractError::InvalidZtoc(format!(
+                "checkpoint {first}: {cp:?}"
+            )));
         }
         let inflate_err = |span, offset, e: crate::inflate::ZError| ExtractError::Inflate {
             span,
@@ -311,14 +392,20 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
         if cp.bits != 0 {
             let mut byte = [0u8];
             if read_full(self.layer, start, &mut byte)? == 0 {
-                return Err(ExtractError::LayerTooShort { offset: start, span: first, needed: start + 1 });
+                return Err(ExtractError::LayerTooShort {
+                    offset: start,
+                    span: first,
+                    needed: start + 1,
+                });
             }
             inflater
                 .prime(cp.bits, byte[0] >> (8 - cp.bits))
                 .map_err(|e| inflate_err(first, start, e))?;
             from += 1;
         }
-        inflater.set_dictionary(&cp.window[..]).map_err(|e| inflate_err(first, start, e))?;
+        inflater
+            .set_dictionary(&cp.window[..])
+            .map_err(|e| inflate_err(first, start, e))?;
 
         let mut stream = RangeInflater {
             inflater,
@@ -336,15 +423,22 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
                 None => self.layer_size as i64,
             };
             let (Ok(start), Ok(end)) = (u64::try_from(start), u64::try_from(end)) else {
-                return Err(ExtractError::InvalidZtoc(format!("span {span} bounds {start}..{end}")));
+                return Err(ExtractError::InvalidZtoc(format!(
+                    "span {span} bounds {start}..{end}"
+                )));
             };
             self.span(span, start, end, from.max(start), &mut |pos, bytes| {
-                stream.feed(bytes, sink).map_err(|e| inflate_err(span, pos, e))
+                stream
+                    .feed(bytes, sink)
+                    .map_err(|e| inflate_err(span, pos, e))
             })?;
             from = from.max(end);
         }
         if stream.want > 0 {
-            return Err(ExtractError::ShortData { produced: len - stream.want, wanted: len });
+            return Err(ExtractError::ShortData {
+                produced: len - stream.want,
+                wanted: len,
+            });
         }
         Ok(())
     }
@@ -396,7 +490,9 @@ impl RangeInflater {
             }
             let room = if self.skip > 0 { self.skip } else { self.want };
             let room = usize::try_from(room).map_or(self.out.len(), |r| r.min(self.out.len()));
-            let step = self.inflater.inflate(input, &mut self.out[..room], libz_rs_sys::Z_NO_FLUSH)?;
+            let step =
+                self.inflater
+                    .inflate(input, &mut self.out[..room], libz_rs_sys::Z_NO_FLUSH)?;
             input = &input[step.consumed..];
             let produced = step.produced as u64;
             if self.skip > 0 {
@@ -422,14 +518,23 @@ impl RangeInflater {
 }
 
 /// Reads until `buf` is full or the layer ends.
-fn read_full(layer: &(impl ReadAt + ?Sized), offset: u64, buf: &mut [u8]) -> Result<usize, ExtractError> {
+fn read_full(
+    layer: &(impl ReadAt + ?Sized),
+    offset: u64,
+    buf: &mut [u8],
+) -> Result<usize, ExtractError> {
     let mut got = 0;
     while got < buf.len() {
         match layer.read_at(offset + got as u64, &mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(source) => return Err(ExtractError::Io { offset: offset + got as u64, source }),
+            Err(source) => {
+                return Err(ExtractError::Io {
+                    offset: offset + got as u64,
+                    source,
+                });
+            }
         }
     }
     Ok(got)

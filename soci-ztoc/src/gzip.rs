@@ -6,7 +6,7 @@
 use crate::error::BuildError;
 use crate::inflate::{AT_BLOCK_BOUNDARY, Framing, Inflater, LAST_BLOCK, ZError};
 use crate::model::{BlobVersion, Checkpoint, GzipZinfo, WINDOW_SIZE};
-use crate::span::SpanHasher;
+use crate::span::SpanDigests;
 
 /// Output ring: the uncompressed history for windows plus room to inflate in large steps.
 const RING: usize = 8 * WINDOW_SIZE;
@@ -27,7 +27,7 @@ pub(crate) struct GzipIndexer {
     total_out: u64,
     last_checkpoint_out: u64,
     checkpoints: Vec<Checkpoint>,
-    spans: SpanHasher,
+    spans: SpanDigests,
     /// The last compressed byte consumed: a checkpoint inside a byte starts its span there.
     last_byte: u8,
     /// A member ended; the next byte, if any, starts another member.
@@ -37,7 +37,7 @@ pub(crate) struct GzipIndexer {
 }
 
 impl GzipIndexer {
-    pub(crate) fn new(span_size: i64) -> Result<Self, BuildError> {
+    pub(crate) fn new(span_size: i64, threaded_digests: bool) -> Result<Self, BuildError> {
         Ok(GzipIndexer {
             inflater: Inflater::new(Framing::Auto).map_err(|e| data_error(0, e))?,
             span_size,
@@ -47,7 +47,7 @@ impl GzipIndexer {
             total_out: 0,
             last_checkpoint_out: 0,
             checkpoints: Vec::new(),
-            spans: SpanHasher::default(),
+            spans: SpanDigests::new(threaded_digests),
             last_byte: 0,
             member_ended: false,
             magic: Vec::with_capacity(2),
@@ -61,20 +61,28 @@ impl GzipIndexer {
         sink: &mut impl FnMut(&[u8]),
     ) -> Result<(), BuildError> {
         let want = 2 - self.magic.len();
-        self.magic.extend_from_slice(&input[..want.min(input.len())]);
+        self.magic
+            .extend_from_slice(&input[..want.min(input.len())]);
         while !input.is_empty() {
             if self.member_ended {
                 // More bytes after a member: the next member (the reference resets the inflater
                 // in its auto-detecting mode, so anything else is a data error).
-                self.inflater.reset(Framing::Auto).map_err(|e| data_error(self.total_in, e))?;
+                self.inflater
+                    .reset(Framing::Auto)
+                    .map_err(|e| data_error(self.total_in, e))?;
                 self.member_ended = false;
             }
             if self.ring_pos == RING {
                 self.ring_pos = 0;
             }
+            let (flush, room) = self.next_stop();
             let step = self
                 .inflater
-                .inflate(input, &mut self.ring[self.ring_pos..], libz_rs_sys::Z_BLOCK)
+                .inflate(
+                    input,
+                    &mut self.ring[self.ring_pos..self.ring_pos + room],
+                    flush,
+                )
                 .map_err(|e| data_error(self.total_in, e))?;
             let consumed = &input[..step.consumed];
             self.spans.update(consumed);
@@ -111,7 +119,9 @@ impl GzipIndexer {
             return Err(BuildError::EmptyLayer);
         }
         if !self.member_ended {
-            return Err(BuildError::GzipTruncated { offset: self.total_in });
+            return Err(BuildError::GzipTruncated {
+                offset: self.total_in,
+            });
         }
         // A zlib-wrapped stream inflates, but the reference's tar side reads it with Go's gzip
         // reader, which refuses anything but the gzip magic.
@@ -131,6 +141,24 @@ impl GzipIndexer {
     /// Compressed bytes consumed so far.
     pub(crate) fn compressed_size(&self) -> u64 {
         self.total_in
+    }
+
+    /// How the next inflate call may run: stopping at every block boundary (`Z_BLOCK`) costs a
+    /// return and a window update in zlib per block, so boundaries are only looked for once the
+    /// next one could get a checkpoint. Until then the call runs freely (`Z_NO_FLUSH`) with its
+    /// output capped to end exactly at the last offset where no checkpoint is possible; every
+    /// boundary it passes is one the reference's rule would have skipped anyway.
+    fn next_stop(&self) -> (i32, usize) {
+        let room = RING - self.ring_pos;
+        if self.wants_checkpoint() {
+            return (libz_rs_sys::Z_BLOCK, room);
+        }
+        // Not armed: output exists and at most `span_size` bytes came since the last checkpoint.
+        let armed_at = i128::from(self.last_checkpoint_out) + i128::from(self.span_size);
+        match usize::try_from(armed_at - i128::from(self.total_out)) {
+            Ok(0) | Err(_) => (libz_rs_sys::Z_BLOCK, room),
+            Ok(headroom) => (libz_rs_sys::Z_NO_FLUSH, room.min(headroom)),
+        }
     }
 
     /// The reference's rule: the first candidate, any candidate while nothing has been output,
@@ -161,5 +189,8 @@ impl GzipIndexer {
 }
 
 fn data_error(offset: u64, e: ZError) -> BuildError {
-    BuildError::GzipData { offset, message: e.to_string() }
+    BuildError::GzipData {
+        offset,
+        message: e.to_string(),
+    }
 }

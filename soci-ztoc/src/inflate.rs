@@ -113,8 +113,7 @@ impl Inflater {
             message: "dictionary too large".into(),
         })?;
         // SAFETY: the pointer and length describe `dictionary`, which outlives the call.
-        let ret =
-            unsafe { z::inflateSetDictionary(&mut *self.strm, dictionary.as_ptr(), len) };
+        let ret = unsafe { z::inflateSetDictionary(&mut *self.strm, dictionary.as_ptr(), len) };
         self.check(ret)
     }
 
@@ -160,7 +159,11 @@ impl Inflater {
     }
 
     fn check(&mut self, ret: i32) -> Result<(), ZError> {
-        if ret == z::Z_OK { Ok(()) } else { Err(self.error(ret)) }
+        if ret == z::Z_OK {
+            Ok(())
+        } else {
+            Err(self.error(ret))
+        }
     }
 
     fn error(&self, code: i32) -> ZError {
@@ -168,7 +171,9 @@ impl Inflater {
             String::new()
         } else {
             // SAFETY: zlib-rs sets `msg` to a static NUL-terminated string.
-            unsafe { CStr::from_ptr(self.strm.msg) }.to_string_lossy().into_owned()
+            unsafe { CStr::from_ptr(self.strm.msg) }
+                .to_string_lossy()
+                .into_owned()
         };
         ZError { code, message }
     }

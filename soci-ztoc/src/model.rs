@@ -130,15 +130,15 @@ impl FileMetadata {
     /// stripped.
     pub fn xattrs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         const PREFIX: &[u8] = b"SCHILY.xattr.";
-        self.pax_records.iter().filter_map(|(k, v)| {
-            k.strip_prefix(PREFIX)
-                .map(|name| (name, v.as_slice()))
-        })
+        self.pax_records
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(PREFIX).map(|name| (name, v.as_slice())))
     }
 
     /// Offset just past the entry's data, i.e. `uncompressed_offset + uncompressed_size`.
     pub fn data_end(&self) -> i64 {
-        self.uncompressed_offset.saturating_add(self.uncompressed_size)
+        self.uncompressed_offset
+            .saturating_add(self.uncompressed_size)
     }
 }
 

@@ -12,7 +12,9 @@ fn uncompress(layer: &[u8], algorithm: CompressionAlgorithm) -> Vec<u8> {
         CompressionAlgorithm::Uncompressed => layer.to_vec(),
         CompressionAlgorithm::Gzip => {
             let mut out = Vec::new();
-            flate2::read::MultiGzDecoder::new(layer).read_to_end(&mut out).unwrap();
+            flate2::read::MultiGzDecoder::new(layer)
+                .read_to_end(&mut out)
+                .unwrap();
             out
         }
     }
@@ -40,13 +42,24 @@ fn builder_matches_reference_fields() {
                 "gzip" => CompressionAlgorithm::Gzip,
                 _ => CompressionAlgorithm::Uncompressed,
             },
+            threaded_digests: false,
         };
-        let built = Builder::new(options).and_then(|mut b| {
-            for chunk in layer.chunks(7919) {
-                b.feed(chunk)?;
-            }
-            b.finish()
-        });
+        let build = |threaded_digests| {
+            let options = BuildOptions {
+                threaded_digests,
+                ..options.clone()
+            };
+            Builder::new(options).and_then(|mut b| {
+                for chunk in layer.chunks(7919) {
+                    b.feed(chunk)?;
+                }
+                b.finish()
+            })
+        };
+        let built = build(false);
+        if build(true) != built {
+            failures.push(format!("{name}: digests on a worker thread differ"));
+        }
         if let Some(expected) = case.get("expected_error") {
             match built {
                 Ok(_) => failures.push(format!("{name}: built, expected {expected}")),
@@ -61,22 +74,57 @@ fn builder_matches_reference_fields() {
                 continue;
             }
         };
-        let Some(info) = case.get("info").and_then(Value::as_str) else { continue };
+        let Some(info) = case.get("info").and_then(Value::as_str) else {
+            continue;
+        };
         let info: Value = serde_json::from_slice(&std::fs::read(dir.join(info)).unwrap()).unwrap();
         let mut diff = |what: String| failures.push(format!("{name}: {what}"));
         if ztoc.uncompressed_archive_size != info["uncompressed_archive_size"].as_i64().unwrap() {
-            diff(format!("uncompressed size {} vs {}", ztoc.uncompressed_archive_size, info["uncompressed_archive_size"]));
+            diff(format!(
+                "uncompressed size {} vs {}",
+                ztoc.uncompressed_archive_size, info["uncompressed_archive_size"]
+            ));
         }
         let ci = &info["compression_info"];
         if let Zinfo::Gzip(g) = &ztoc.compression_info.zinfo {
             let exp = ci["checkpoints"].as_array().unwrap();
-            let got: Vec<_> = g.checkpoints.iter().map(|c| (c.compressed_offset, c.uncompressed_offset, c.bits as i64, sha256_digest(&c.window[..]))).collect();
-            let want: Vec<_> = exp.iter().map(|c| (c["in"].as_i64().unwrap(), c["out"].as_i64().unwrap(), c["bits"].as_i64().unwrap(), format!("sha256:{}", c["window_sha256"].as_str().unwrap()))).collect();
+            let got: Vec<_> = g
+                .checkpoints
+                .iter()
+                .map(|c| {
+                    (
+                        c.compressed_offset,
+                        c.uncompressed_offset,
+                        c.bits as i64,
+                        sha256_digest(&c.window[..]),
+                    )
+                })
+                .collect();
+            let want: Vec<_> = exp
+                .iter()
+                .map(|c| {
+                    (
+                        c["in"].as_i64().unwrap(),
+                        c["out"].as_i64().unwrap(),
+                        c["bits"].as_i64().unwrap(),
+                        format!("sha256:{}", c["window_sha256"].as_str().unwrap()),
+                    )
+                })
+                .collect();
             if got != want {
-                diff(format!("checkpoints {:?} vs {:?}", got.iter().map(|c| (c.0, c.1, c.2)).collect::<Vec<_>>(), want.iter().map(|c| (c.0, c.1, c.2)).collect::<Vec<_>>()));
+                diff(format!(
+                    "checkpoints {:?} vs {:?}",
+                    got.iter().map(|c| (c.0, c.1, c.2)).collect::<Vec<_>>(),
+                    want.iter().map(|c| (c.0, c.1, c.2)).collect::<Vec<_>>()
+                ));
             }
         }
-        let digests: Vec<String> = ci["span_digests"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+        let digests: Vec<String> = ci["span_digests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect();
         if ztoc.compression_info.span_digests != digests {
             diff("span digests".into());
         }
@@ -92,15 +140,27 @@ fn builder_matches_reference_fields() {
             let checks = [
                 ("name", fname.to_string() == e["name"].as_str().unwrap()),
                 ("type", f.entry_type.as_str() == e["type"].as_str().unwrap()),
-                ("offset", f.uncompressed_offset == e["uncompressed_offset"].as_i64().unwrap()),
-                ("size", f.uncompressed_size == e["uncompressed_size"].as_i64().unwrap()),
+                (
+                    "offset",
+                    f.uncompressed_offset == e["uncompressed_offset"].as_i64().unwrap(),
+                ),
+                (
+                    "size",
+                    f.uncompressed_size == e["uncompressed_size"].as_i64().unwrap(),
+                ),
                 ("mode", f.mode == e["mode"].as_i64().unwrap()),
                 ("uid", i64::from(f.uid) == e["uid"].as_i64().unwrap()),
                 ("gid", i64::from(f.gid) == e["gid"].as_i64().unwrap()),
                 ("mtime", f.mod_time == e["mod_time_raw"].as_str().unwrap()),
                 ("devmajor", f.devmajor == e["devmajor"].as_i64().unwrap()),
-                ("linkname", String::from_utf8_lossy(&f.linkname) == e["linkname"].as_str().unwrap()),
-                ("pax", f.pax_records.len() == e["pax_headers"].as_object().map_or(0, |o| o.len())),
+                (
+                    "linkname",
+                    String::from_utf8_lossy(&f.linkname) == e["linkname"].as_str().unwrap(),
+                ),
+                (
+                    "pax",
+                    f.pax_records.len() == e["pax_headers"].as_object().map_or(0, |o| o.len()),
+                ),
             ];
             for (what, ok) in checks {
                 if !ok {
@@ -108,16 +168,31 @@ fn builder_matches_reference_fields() {
                 }
             }
         }
-        if case["reference_verify"].as_str().is_some_and(|v| v.starts_with("RESULT: OK")) {
+        if case["reference_verify"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("RESULT: OK"))
+        {
             let tar = uncompress(&layer, ztoc.compression_info.algorithm());
-            for f in ztoc.toc.iter().filter(|f| f.entry_type == EntryType::Regular) {
+            for f in ztoc
+                .toc
+                .iter()
+                .filter(|f| f.entry_type == EntryType::Regular)
+            {
                 let (start, len) = (f.uncompressed_offset as usize, f.uncompressed_size as usize);
                 let mut got = Vec::new();
-                let read = ztoc.read_range(&layer[..], start as u64, len as u64, true, &mut |b| got.extend_from_slice(b));
+                let read = ztoc.read_range(&layer[..], start as u64, len as u64, true, &mut |b| {
+                    got.extend_from_slice(b)
+                });
                 match read {
                     Ok(()) if got == tar[start..start + len] => extracted += 1,
-                    Ok(()) => failures.push(format!("{name}: {:?} extracted wrong bytes", f.name.escape_ascii().to_string())),
-                    Err(e) => failures.push(format!("{name}: {:?}: {e}", f.name.escape_ascii().to_string())),
+                    Ok(()) => failures.push(format!(
+                        "{name}: {:?} extracted wrong bytes",
+                        f.name.escape_ascii().to_string()
+                    )),
+                    Err(e) => failures.push(format!(
+                        "{name}: {:?}: {e}",
+                        f.name.escape_ascii().to_string()
+                    )),
                 }
             }
         }
@@ -125,5 +200,10 @@ fn builder_matches_reference_fields() {
     }
     eprintln!("{extracted} files extracted");
     eprintln!("{checked} cases checked");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

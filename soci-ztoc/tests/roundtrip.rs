@@ -58,7 +58,11 @@ fn contents(len: usize, seed: u8) -> Vec<u8> {
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
-            if i % 7 < 4 { b'a' + (x % 4) as u8 } else { x as u8 }
+            if i % 7 < 4 {
+                b'a' + (x % 4) as u8
+            } else {
+                x as u8
+            }
         })
         .collect()
 }
@@ -74,7 +78,11 @@ fn link_target<'a>(entries: &'a [Entry], e: &'a Entry) -> Option<&'a [u8]> {
 fn write_tar(entries: &[Entry], gnu: bool) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (i, e) in entries.iter().enumerate() {
-        let mut h = if gnu { tar::Header::new_gnu() } else { tar::Header::new_ustar() };
+        let mut h = if gnu {
+            tar::Header::new_gnu()
+        } else {
+            tar::Header::new_ustar()
+        };
         h.set_mode(0o644);
         h.set_mtime(1_700_000_000 + i as u64);
         h.set_uid(1000);
@@ -127,7 +135,10 @@ fn write_tar(entries: &[Entry], gnu: bool) -> Vec<u8> {
 
 /// gzip `data` as consecutive members split at `cuts` (fractions of the length).
 fn gzip_members(data: &[u8], level: u32, cuts: &[f64]) -> Vec<u8> {
-    let mut points: Vec<usize> = cuts.iter().map(|f| (f * data.len() as f64) as usize).collect();
+    let mut points: Vec<usize> = cuts
+        .iter()
+        .map(|f| (f * data.len() as f64) as usize)
+        .collect();
     points.push(0);
     points.push(data.len());
     points.sort_unstable();
@@ -153,6 +164,7 @@ proptest! {
         span_size in prop_oneof![Just(4_194_304i64), 1i64..100_000],
         chunk in 1usize..100_000,
         compressed in any::<bool>(),
+        threaded_digests in any::<bool>(),
     ) {
         // Names the tar crate cannot split into a USTAR header are not what this is about;
         // a hard link needs an earlier entry to point at.
@@ -171,7 +183,7 @@ proptest! {
         } else {
             (tar.clone(), CompressionAlgorithm::Uncompressed)
         };
-        let options = BuildOptions { span_size, compression, ..BuildOptions::default() };
+        let options = BuildOptions { span_size, compression, threaded_digests, ..BuildOptions::default() };
         let mut builder = Builder::new(options).unwrap();
         for piece in layer.chunks(chunk) {
             builder.feed(piece).unwrap();

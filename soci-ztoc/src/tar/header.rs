@@ -53,7 +53,10 @@ impl HeaderError {
 
 /// Go's `parser.parseString`: the bytes up to the first NUL.
 pub(crate) fn c_string(field: &[u8]) -> &[u8] {
-    field.iter().position(|&c| c == 0).map_or(field, |n| &field[..n])
+    field
+        .iter()
+        .position(|&c| c == 0)
+        .map_or(field, |n| &field[..n])
 }
 
 /// Go's `parser.parseNumeric`: base-256 when the high bit of the first byte is set, else octal.
@@ -206,8 +209,14 @@ mod tests {
         assert_eq!(numeric(b"0008\0"), Err(HeaderError::Numeric));
         assert_eq!(numeric(&[0x80, 0, 0, 0, 0, 0, 0, 1]), Ok(1));
         assert_eq!(numeric(&[0xff; 8]), Ok(-1));
-        assert_eq!(numeric(&[0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]), Ok(1 << 56));
-        assert_eq!(numeric(&[0x80, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Err(HeaderError::Numeric));
+        assert_eq!(
+            numeric(&[0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]),
+            Ok(1 << 56)
+        );
+        assert_eq!(
+            numeric(&[0x80, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(HeaderError::Numeric)
+        );
     }
 
     #[test]

@@ -69,7 +69,13 @@ enum State {
     /// One zero block seen; reading the next block.
     SecondZero { fill: usize },
     /// Reading an extension entry's data.
-    Special { kind: Special, header: Header, header_offset: u64, left: u64, data: Vec<u8> },
+    Special {
+        kind: Special,
+        header: Header,
+        header_offset: u64,
+        left: u64,
+        data: Vec<u8>,
+    },
     /// Reading a sparse 1.0 map.
     SparseMap(Box<SparseMap>),
     /// Skipping entry data; the archive must not end here.
@@ -127,9 +133,9 @@ impl TarWalker {
             let offset = self.pos;
             let eof = |context| BuildError::TarUnexpectedEof { offset, context };
             let end = match &self.state {
-                State::Header { fill: 0 } | State::SecondZero { fill: 0 } | State::Padding { .. } => {
-                    Ok(self.pos)
-                }
+                State::Header { fill: 0 }
+                | State::SecondZero { fill: 0 }
+                | State::Padding { .. } => Ok(self.pos),
                 State::Header { .. } | State::SecondZero { .. } => Err(eof("a header block")),
                 State::Special { .. } => Err(eof("an extension header")),
                 State::SparseMap(_) => Err(eof("a sparse file map")),
@@ -139,7 +145,10 @@ impl TarWalker {
             self.stop(end);
         }
         match self.end {
-            Some(Ok(archive_size)) => Ok(Toc { entries: self.entries, archive_size }),
+            Some(Ok(archive_size)) => Ok(Toc {
+                entries: self.entries,
+                archive_size,
+            }),
             Some(Err(e)) => Err(e),
             None => unreachable!("stop() always sets the end"),
         }
@@ -180,7 +189,12 @@ impl TarWalker {
                     self.state = State::Header { fill: 0 };
                 }
             }
-            State::Special { left, data: buf, header_offset, .. } => {
+            State::Special {
+                left,
+                data: buf,
+                header_offset,
+                ..
+            } => {
                 n = clamp(*left, data.len());
                 // Go reads at most 1 MiB + 1 bytes before giving up; never hold more.
                 let room = (MAX_SPECIAL_FILE + 1).saturating_sub(buf.len());
@@ -239,8 +253,10 @@ impl TarWalker {
             self.state = State::SecondZero { fill: 0 };
             return Ok(());
         }
-        let header = Header::parse(&self.block)
-            .map_err(|e| BuildError::TarHeader { offset, reason: e.reason() })?;
+        let header = Header::parse(&self.block).map_err(|e| BuildError::TarHeader {
+            offset,
+            reason: e.reason(),
+        })?;
         let data = data_size(&header, offset)?;
         let special = match header.typeflag {
             b'x' => Some(Special::Pax),
@@ -268,7 +284,10 @@ impl TarWalker {
 
     /// Applies the pending PAX records and GNU long names to a real entry's header.
     fn merge(&mut self, mut header: Header, header_offset: u64) -> Result<Entry, BuildError> {
-        let invalid = |reason| BuildError::TarHeader { offset: header_offset, reason };
+        let invalid = |reason| BuildError::TarHeader {
+            offset: header_offset,
+            reason,
+        };
         let records = self.pax.take().unwrap_or_default();
         let mut mtime = Instant::from(header.mtime);
         pax::merge(
@@ -294,15 +313,28 @@ impl TarWalker {
             header.linkname = long_link;
         }
         if header.typeflag == 0 {
-            header.typeflag = if header.name.ends_with(b"/") { b'5' } else { b'0' };
+            header.typeflag = if header.name.ends_with(b"/") {
+                b'5'
+            } else {
+                b'0'
+            };
         }
         let data = data_size(&header, header_offset)?;
-        Ok(Entry { header_offset, header, mtime, records, data })
+        Ok(Entry {
+            header_offset,
+            header,
+            mtime,
+            records,
+            data,
+        })
     }
 
     /// Handles sparse files (Go's `handleSparseFile`) and records the entry or waits for its map.
     fn begin_entry(&mut self, mut entry: Entry) -> Result<(), BuildError> {
-        let invalid = |reason| BuildError::TarHeader { offset: entry.header_offset, reason };
+        let invalid = |reason| BuildError::TarHeader {
+            offset: entry.header_offset,
+            reason,
+        };
         if entry.header.typeflag == b'S' && entry.header.format != Format::Gnu {
             return Err(invalid("old GNU sparse header in a non-GNU header"));
         }
@@ -313,8 +345,12 @@ impl TarWalker {
         let Some(sparse) = sparse else {
             return self.record(entry);
         };
-        pax::sparse_overrides(&entry.records, &mut entry.header.name, &mut entry.header.size)
-            .ok_or(invalid("invalid GNU sparse size"))?;
+        pax::sparse_overrides(
+            &entry.records,
+            &mut entry.header.name,
+            &mut entry.header.size,
+        )
+        .ok_or(invalid("invalid GNU sparse size"))?;
         match sparse {
             SparseFormat::InRecords => {
                 pax::validate_sparse_records(&entry.records, entry.header.size)
@@ -344,7 +380,13 @@ impl TarWalker {
         let State::SparseMap(map) = std::mem::replace(&mut self.state, State::Done) else {
             unreachable!("called in the SparseMap state only")
         };
-        let SparseMap { mut entry, blocks, malformed, validator, .. } = *map;
+        let SparseMap {
+            mut entry,
+            blocks,
+            malformed,
+            validator,
+            ..
+        } = *map;
         if malformed || !validator.is_valid() || is_header_only(entry.header.typeflag) {
             return Err(BuildError::TarHeader {
                 offset: entry.header_offset,
@@ -357,12 +399,19 @@ impl TarWalker {
 
     /// Emits the record of an entry whose headers are all read; its data starts at `pos`.
     fn record(&mut self, entry: Entry) -> Result<(), BuildError> {
-        let Entry { header_offset, header, mtime, records, data } = entry;
-        let entry_type = entry_type(header.typeflag).ok_or_else(|| BuildError::UnsupportedEntry {
-            typeflag: header.typeflag,
-            name: header.name.clone(),
-            offset: header_offset,
-        })?;
+        let Entry {
+            header_offset,
+            header,
+            mtime,
+            records,
+            data,
+        } = entry;
+        let entry_type =
+            entry_type(header.typeflag).ok_or_else(|| BuildError::UnsupportedEntry {
+                typeflag: header.typeflag,
+                name: header.name.clone(),
+                offset: header_offset,
+            })?;
         self.entries.push(FileMetadata {
             name: header.name,
             entry_type,
@@ -386,12 +435,20 @@ impl TarWalker {
 
     /// The data of an extension entry is complete.
     fn on_special_end(&mut self) -> Result<(), BuildError> {
-        let State::Special { kind, header, header_offset, data, .. } =
-            std::mem::replace(&mut self.state, State::Done)
+        let State::Special {
+            kind,
+            header,
+            header_offset,
+            data,
+            ..
+        } = std::mem::replace(&mut self.state, State::Done)
         else {
             unreachable!("called in the Special state only")
         };
-        let invalid = |reason| BuildError::TarHeader { offset: header_offset, reason };
+        let invalid = |reason| BuildError::TarHeader {
+            offset: header_offset,
+            reason,
+        };
         match kind {
             Special::Pax => {
                 self.pax = Some(pax::parse_records(&data).ok_or(invalid("malformed PAX record"))?);
@@ -418,7 +475,10 @@ impl State {
     fn skipping(data: u64) -> State {
         match data {
             0 => State::Header { fill: 0 },
-            left => State::Data { left, pad: padding(left) },
+            left => State::Data {
+                left,
+                pad: padding(left),
+            },
         }
     }
 
@@ -476,7 +536,10 @@ fn data_size(header: &Header, offset: u64) -> Result<u64, BuildError> {
     if is_header_only(header.typeflag) {
         return Ok(0);
     }
-    u64::try_from(header.size).map_err(|_| BuildError::TarHeader { offset, reason: "negative size" })
+    u64::try_from(header.size).map_err(|_| BuildError::TarHeader {
+        offset,
+        reason: "negative size",
+    })
 }
 
 fn entry_type(typeflag: u8) -> Option<EntryType> {

@@ -22,7 +22,11 @@ pub(crate) fn parse_records(mut data: &[u8]) -> Option<PaxRecords> {
         let (key, value, rest) = parse_record(data)?;
         data = rest;
         if key == SPARSE_OFFSET || key == SPARSE_NUMBYTES {
-            let expected = if sparse_map.len() % 2 == 0 { SPARSE_OFFSET } else { SPARSE_NUMBYTES };
+            let expected = if sparse_map.len() % 2 == 0 {
+                SPARSE_OFFSET
+            } else {
+                SPARSE_NUMBYTES
+            };
             if key != expected || value.contains(&b',') {
                 return None;
             }
@@ -45,7 +49,10 @@ fn parse_record(s: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
         return None;
     }
     let rest = &s[space + 1..];
-    let n = usize::try_from(n).ok()?.checked_sub(space + 1).filter(|&n| n > 0)?;
+    let n = usize::try_from(n)
+        .ok()?
+        .checked_sub(space + 1)
+        .filter(|&n| n > 0)?;
     let (record, rem) = rest.split_at(n);
     let record = record.strip_suffix(b"\n")?;
     let eq = record.iter().position(|&c| c == b'=')?;
@@ -69,9 +76,15 @@ impl Instant {
     fn new(secs: i64, nanos: i64) -> Instant {
         // `nanos` is within ±999_999_999, so one step of normalisation is enough.
         if nanos < 0 {
-            Instant { secs: secs.wrapping_sub(1), nanos: (nanos + 1_000_000_000) as u32 }
+            Instant {
+                secs: secs.wrapping_sub(1),
+                nanos: (nanos + 1_000_000_000) as u32,
+            }
         } else {
-            Instant { secs, nanos: nanos as u32 }
+            Instant {
+                secs,
+                nanos: nanos as u32,
+            }
         }
     }
 }
@@ -168,7 +181,11 @@ pub(crate) fn sparse_format(records: &PaxRecords) -> Option<SparseFormat> {
 
 /// The name and logical size a sparse file's records give (`GNU.sparse.name`,
 /// `GNU.sparse.size` or `GNU.sparse.realsize`). `Err` is `ErrHeader`.
-pub(crate) fn sparse_overrides(records: &PaxRecords, name: &mut Vec<u8>, size: &mut i64) -> Option<()> {
+pub(crate) fn sparse_overrides(
+    records: &PaxRecords,
+    name: &mut Vec<u8>,
+    size: &mut i64,
+) -> Option<()> {
     let sparse_name = record(records, b"GNU.sparse.name");
     if !sparse_name.is_empty() {
         *name = sparse_name.to_vec();
@@ -194,7 +211,11 @@ pub(crate) struct SparseValidator {
 
 impl SparseValidator {
     pub(crate) fn new(size: i64) -> Self {
-        SparseValidator { size, previous_end: 0, valid: size >= 0 }
+        SparseValidator {
+            size,
+            previous_end: 0,
+            valid: size >= 0,
+        }
     }
 
     pub(crate) fn push(&mut self, offset: i64, length: i64) {
@@ -242,8 +263,19 @@ mod tests {
         assert_eq!(r[&b"a"[..]], b"b=c");
         assert_eq!(r[&b"k"[..]], b"\xff\x00");
         // Wrong length, missing newline, empty key, NUL in a path.
-        for bad in [&b"12 a=b\n"[..], b"6 a=b ", b"6 =bc\n", b"10 path=\0\n", b"x a=b\n"] {
-            assert_eq!(parse_records(bad), None, "{:?}", bad.escape_ascii().to_string());
+        for bad in [
+            &b"12 a=b\n"[..],
+            b"6 a=b ",
+            b"6 =bc\n",
+            b"10 path=\0\n",
+            b"x a=b\n",
+        ] {
+            assert_eq!(
+                parse_records(bad),
+                None,
+                "{:?}",
+                bad.escape_ascii().to_string()
+            );
         }
         let sparse = parse_records(
             b"25 GNU.sparse.offset=0\n27 GNU.sparse.numbytes=10\n25 GNU.sparse.offset=9\n",
@@ -255,10 +287,31 @@ mod tests {
 
     #[test]
     fn pax_times() {
-        assert_eq!(parse_time(b"1350244992.023960108"), Some(Instant { secs: 1350244992, nanos: 23960108 }));
-        assert_eq!(parse_time(b"1.0000000019"), Some(Instant { secs: 1, nanos: 1 }));
-        assert_eq!(parse_time(b"-1.5"), Some(Instant { secs: -2, nanos: 500_000_000 }));
-        assert_eq!(parse_time(b"-0.5"), Some(Instant { secs: -1, nanos: 500_000_000 }));
+        assert_eq!(
+            parse_time(b"1350244992.023960108"),
+            Some(Instant {
+                secs: 1350244992,
+                nanos: 23960108
+            })
+        );
+        assert_eq!(
+            parse_time(b"1.0000000019"),
+            Some(Instant { secs: 1, nanos: 1 })
+        );
+        assert_eq!(
+            parse_time(b"-1.5"),
+            Some(Instant {
+                secs: -2,
+                nanos: 500_000_000
+            })
+        );
+        assert_eq!(
+            parse_time(b"-0.5"),
+            Some(Instant {
+                secs: -1,
+                nanos: 500_000_000
+            })
+        );
         assert_eq!(parse_time(b"5"), Some(Instant::from(5)));
         for bad in [&b""[..], b".5", b"1.x", b"1.-5", b"1e3"] {
             assert_eq!(parse_time(bad), None);
