@@ -372,15 +372,14 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
         let checkpoints = &zinfo.checkpoints;
         let first = span_of(zinfo, offset);
         let last = span_of(zinfo, offset + len - 1);
-        let cp = &checkpoints[first];
-        if cp.bits > 7
-            || cp.compressed_offset < i64::from(cp.bits != 0)
-            || cp.uncompressed_offset < 0
-        {
-            return Err(ExtractError::InvalidZtoc(format!(
-                "checkpoint {first}: {cp:?}"
-            )));
-        }
+        let cp = checkpoints
+            .get(first)
+            .ok_or_else(|| ExtractError::InvalidZtoc("no checkpoints".into()))?;
+        let skip = u64::try_from(cp.uncompressed_offset)
+            .ok()
+            .and_then(|out| offset.checked_sub(out))
+            .filter(|_| cp.bits <= 7 && cp.compressed_offset >= i64::from(cp.bits != 0))
+            .ok_or_else(|| ExtractError::InvalidZtoc(format!("checkpoint {first}: {cp:?}")))?;
         let inflate_err = |span, offset, e: crate::inflate::ZError| ExtractError::Inflate {
             span,
             offset,
@@ -409,7 +408,7 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
 
         let mut stream = RangeInflater {
             inflater,
-            skip: offset - cp.uncompressed_offset as u64,
+            skip,
             want: len,
             framing: Framing::Raw,
             trailer_left: 0,
