@@ -202,7 +202,7 @@ impl Builder {
 /// Hashes a plain tar's bytes into fixed spans of `span` bytes.
 fn feed_fixed_spans(hasher: &mut SpanDigests, size: &mut u64, span: u64, mut data: &[u8]) {
     while !data.is_empty() {
-        if *size % span == 0 {
+        if size.is_multiple_of(span) {
             hasher.cut(None);
         }
         let room = span - *size % span;

@@ -268,6 +268,9 @@ fn clean(name: &[u8]) -> Vec<&[u8]> {
     parts
 }
 
+/// Takes span bytes at a compressed offset; says whether it wants more.
+type Consume<'a> = dyn FnMut(u64, &[u8]) -> Result<bool, ExtractError> + 'a;
+
 struct SpanReader<'a, R: ?Sized> {
     layer: &'a R,
     digests: &'a [String],
@@ -285,7 +288,7 @@ impl<R: ReadAt + ?Sized> SpanReader<'_, R> {
         start: u64,
         end: u64,
         from: u64,
-        consume: &mut dyn FnMut(u64, &[u8]) -> Result<bool, ExtractError>,
+        consume: &mut Consume<'_>,
     ) -> Result<bool, ExtractError> {
         if end > self.layer_size || start > end {
             return Err(ExtractError::InvalidZtoc(format!(

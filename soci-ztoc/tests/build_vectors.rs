@@ -138,7 +138,7 @@ fn builder_matches_reference_fields() {
         for (f, e) in ztoc.toc.iter().zip(files) {
             let fname = String::from_utf8_lossy(&f.name);
             let checks = [
-                ("name", fname.to_string() == e["name"].as_str().unwrap()),
+                ("name", fname == e["name"].as_str().unwrap()),
                 ("type", f.entry_type.as_str() == e["type"].as_str().unwrap()),
                 (
                     "offset",

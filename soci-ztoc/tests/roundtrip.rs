@@ -172,10 +172,8 @@ proptest! {
             .into_iter()
             .filter(|e| gnu || e.name.len() <= 99 || e.name.is_ascii())
             .collect();
-        if let Some(first) = entries.first_mut() {
-            if matches!(first.kind, Kind::Hardlink) {
-                first.kind = Kind::Dir;
-            }
+        if let Some(first) = entries.first_mut().filter(|e| matches!(e.kind, Kind::Hardlink)) {
+            first.kind = Kind::Dir;
         }
         let tar = write_tar(&entries, gnu);
         let (layer, compression) = if compressed {

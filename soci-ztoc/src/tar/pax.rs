@@ -22,7 +22,7 @@ pub(crate) fn parse_records(mut data: &[u8]) -> Option<PaxRecords> {
         let (key, value, rest) = parse_record(data)?;
         data = rest;
         if key == SPARSE_OFFSET || key == SPARSE_NUMBYTES {
-            let expected = if sparse_map.len() % 2 == 0 {
+            let expected = if sparse_map.len().is_multiple_of(2) {
                 SPARSE_OFFSET
             } else {
                 SPARSE_NUMBYTES
