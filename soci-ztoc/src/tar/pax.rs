@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn records_parse_like_go() {
-        let r = parse_records(b"30 mtime=1432668921.098285006\n11 a=b=c\n9 k=\xff\x00\n").unwrap();
+        let r = parse_records(b"30 mtime=1432668921.098285006\n8 a=b=c\n7 k=\xff\x00\n").unwrap();
         assert_eq!(r[&b"mtime"[..]], b"1432668921.098285006");
         assert_eq!(r[&b"a"[..]], b"b=c");
         assert_eq!(r[&b"k"[..]], b"\xff\x00");
@@ -278,11 +278,11 @@ mod tests {
             );
         }
         let sparse = parse_records(
-            b"25 GNU.sparse.offset=0\n27 GNU.sparse.numbytes=10\n25 GNU.sparse.offset=9\n",
+            b"23 GNU.sparse.offset=0\n26 GNU.sparse.numbytes=10\n23 GNU.sparse.offset=9\n",
         )
         .unwrap();
         assert_eq!(sparse[SPARSE_MAP], b"0,10,9");
-        assert_eq!(parse_records(b"27 GNU.sparse.numbytes=10\n"), None);
+        assert_eq!(parse_records(b"26 GNU.sparse.numbytes=10\n"), None);
     }
 
     #[test]
