@@ -1,4 +1,8 @@
 //! OCI distribution client, ECR authentication, OCI image layouts on disk, and the pipeline that
 //! streams layers into `soci-ztoc` and pushes the results.
 //!
-//! Not yet implemented: see the project's issue tracker.
+//! Being built: image references are here; the rest follows (see the project's issue tracker).
+
+mod reference;
+
+pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
