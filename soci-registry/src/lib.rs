@@ -7,6 +7,8 @@ mod client;
 mod error;
 mod reference;
 
-pub use client::{ClientOptions, Credentials, MANIFEST_ACCEPT, Manifest, RegistryClient, RetryPolicy};
+pub use client::{
+    ClientOptions, Credentials, MANIFEST_ACCEPT, Manifest, RegistryClient, RetryPolicy,
+};
 pub use error::RegistryError;
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};

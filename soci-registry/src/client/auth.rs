@@ -53,7 +53,9 @@ impl Credentials {
     pub fn describe(&self) -> String {
         match self {
             Credentials::Anonymous => "none (anonymous)".into(),
-            Credentials::Basic { username, source, .. } => format!("user {username:?} from {source}"),
+            Credentials::Basic {
+                username, source, ..
+            } => format!("user {username:?} from {source}"),
             Credentials::IdentityToken { source, .. } => format!("identity token from {source}"),
         }
     }
@@ -62,16 +64,26 @@ impl Credentials {
     /// `~/.docker/config.json`): `credHelpers` for the registry, else `auths` entries, else the
     /// `credsStore` helper. Anonymous when nothing applies or there is no config.
     pub fn from_docker_config(registry: &str) -> Result<Credentials, RegistryError> {
-        let Some(path) = docker_config_path() else { return Ok(Credentials::Anonymous) };
+        let Some(path) = docker_config_path() else {
+            return Ok(Credentials::Anonymous);
+        };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::Anonymous),
-            Err(source) => return Err(RegistryError::Io { path: path.display().to_string(), source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Credentials::Anonymous);
+            }
+            Err(source) => {
+                return Err(RegistryError::Io {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
         };
-        let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| RegistryError::Protocol {
-            context: path.display().to_string(),
-            message: format!("not valid JSON: {e}"),
-        })?;
+        let config: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| RegistryError::Protocol {
+                context: path.display().to_string(),
+                message: format!("not valid JSON: {e}"),
+            })?;
         let source = format!("{}", path.display());
         let keys = config_keys(registry);
         if let Some(helper) = keys.iter().find_map(|k| config["credHelpers"][k].as_str()) {
@@ -80,10 +92,16 @@ impl Credentials {
         for key in &keys {
             let entry = &config["auths"][key];
             if let Some(token) = entry["identitytoken"].as_str().filter(|t| !t.is_empty()) {
-                return Ok(Credentials::IdentityToken { token: token.to_owned(), source });
+                return Ok(Credentials::IdentityToken {
+                    token: token.to_owned(),
+                    source,
+                });
             }
             if let Some(auth) = entry["auth"].as_str().filter(|a| !a.is_empty()) {
-                let decoded = STANDARD.decode(auth).ok().and_then(|d| String::from_utf8(d).ok());
+                let decoded = STANDARD
+                    .decode(auth)
+                    .ok()
+                    .and_then(|d| String::from_utf8(d).ok());
                 let Some((user, pass)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
                     return Err(RegistryError::Protocol {
                         context: source,
@@ -109,7 +127,11 @@ fn docker_config_path() -> Option<PathBuf> {
 
 /// The keys a registry may appear under in `config.json`.
 fn config_keys(registry: &str) -> Vec<String> {
-    let mut keys = vec![registry.to_owned(), format!("https://{registry}"), format!("http://{registry}")];
+    let mut keys = vec![
+        registry.to_owned(),
+        format!("https://{registry}"),
+        format!("http://{registry}"),
+    ];
     if registry == crate::DOCKER_HUB {
         keys.push("https://index.docker.io/v1/".to_owned());
         keys.push("index.docker.io".to_owned());
@@ -135,9 +157,13 @@ fn credential_helper(helper: &str, registry: &str) -> Result<Credentials, Regist
         .spawn()
         .map_err(|e| failed(format!("cannot run {program}: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(registry.as_bytes()).map_err(|e| failed(e.to_string()))?;
+        stdin
+            .write_all(registry.as_bytes())
+            .map_err(|e| failed(e.to_string()))?;
     }
-    let output = child.wait_with_output().map_err(|e| failed(e.to_string()))?;
+    let output = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
         // Helpers report a registry they hold nothing for as an error; that is anonymous access.
@@ -146,14 +172,18 @@ fn credential_helper(helper: &str, registry: &str) -> Result<Credentials, Regist
         }
         return Err(failed(format!("{program} failed: {stderr}")));
     }
-    let answer: serde_json::Value =
-        serde_json::from_slice(&output.stdout).map_err(|e| failed(format!("unreadable answer: {e}")))?;
-    let (Some(user), Some(secret)) = (answer["Username"].as_str(), answer["Secret"].as_str()) else {
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| failed(format!("unreadable answer: {e}")))?;
+    let (Some(user), Some(secret)) = (answer["Username"].as_str(), answer["Secret"].as_str())
+    else {
         return Err(failed("answer without Username and Secret".into()));
     };
     let source = format!("credential helper {program}");
     Ok(if user == "<token>" {
-        Credentials::IdentityToken { token: secret.to_owned(), source }
+        Credentials::IdentityToken {
+            token: secret.to_owned(),
+            source,
+        }
     } else {
         Credentials::basic(user, secret, &source)
     })
@@ -163,7 +193,10 @@ fn credential_helper(helper: &str, registry: &str) -> Result<Credentials, Regist
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Challenge {
     Basic,
-    Bearer { realm: String, service: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
 }
 
 impl Challenge {
@@ -175,8 +208,16 @@ impl Challenge {
             "basic" => Some(Challenge::Basic),
             "bearer" => {
                 let params = auth_params(params);
-                let get = |k: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
-                Some(Challenge::Bearer { realm: get("realm")?, service: get("service") })
+                let get = |k: &str| {
+                    params
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                        .map(|(_, v)| v.clone())
+                };
+                Some(Challenge::Bearer {
+                    realm: get("realm")?,
+                    service: get("service"),
+                })
             }
             _ => None,
         }
@@ -227,7 +268,9 @@ pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -236,7 +279,10 @@ pub(crate) fn url_encode(s: &str) -> String {
 
 /// The header value of HTTP Basic authentication.
 pub(crate) fn basic_header(username: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{username}:{password}")))
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{username}:{password}"))
+    )
 }
 
 #[cfg(test)]
@@ -246,16 +292,24 @@ mod tests {
     #[test]
     fn challenges() {
         assert_eq!(
-            Challenge::parse(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#),
+            Challenge::parse(
+                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#
+            ),
             Some(Challenge::Bearer {
                 realm: "https://auth.docker.io/token".into(),
                 service: Some("registry.docker.io".into())
             })
         );
-        assert_eq!(Challenge::parse(r#"Basic realm="test-realm""#), Some(Challenge::Basic));
+        assert_eq!(
+            Challenge::parse(r#"Basic realm="test-realm""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(
             Challenge::parse(r#"bearer realm="https://x/t?a=1,2", service=svc"#),
-            Some(Challenge::Bearer { realm: "https://x/t?a=1,2".into(), service: Some("svc".into()) })
+            Some(Challenge::Bearer {
+                realm: "https://x/t?a=1,2".into(),
+                service: Some("svc".into())
+            })
         );
         assert_eq!(Challenge::parse("Bearer service=x"), None);
         assert_eq!(Challenge::parse("Negotiate"), None);
@@ -263,8 +317,14 @@ mod tests {
 
     #[test]
     fn encoding() {
-        assert_eq!(url_encode("repository:a/b:pull,push"), "repository%3Aa%2Fb%3Apull%2Cpush");
-        assert_eq!(basic_header("testuser", "testpass"), "Basic dGVzdHVzZXI6dGVzdHBhc3M=");
+        assert_eq!(
+            url_encode("repository:a/b:pull,push"),
+            "repository%3Aa%2Fb%3Apull%2Cpush"
+        );
+        assert_eq!(
+            basic_header("testuser", "testpass"),
+            "Basic dGVzdHVzZXI6dGVzdHBhc3M="
+        );
     }
 
     #[test]
@@ -278,10 +338,21 @@ mod tests {
         // SAFETY: this test is the only one in the crate that touches the environment.
         unsafe { std::env::set_var("DOCKER_CONFIG", dir.path()) };
         match Credentials::from_docker_config("127.0.0.1:5000").unwrap() {
-            Credentials::Basic { username, password, .. } => assert_eq!((username.as_str(), password.as_str()), ("testuser", "testpass")),
+            Credentials::Basic {
+                username, password, ..
+            } => assert_eq!(
+                (username.as_str(), password.as_str()),
+                ("testuser", "testpass")
+            ),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(Credentials::from_docker_config("tok.example").unwrap(), Credentials::IdentityToken { .. }));
-        assert!(matches!(Credentials::from_docker_config("other.example").unwrap(), Credentials::Anonymous));
+        assert!(matches!(
+            Credentials::from_docker_config("tok.example").unwrap(),
+            Credentials::IdentityToken { .. }
+        ));
+        assert!(matches!(
+            Credentials::from_docker_config("other.example").unwrap(),
+            Credentials::Anonymous
+        ));
     }
 }

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RANGE, WWW_AUTHENTICATE};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RANGE, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -96,15 +98,27 @@ struct Scope {
 
 impl Scope {
     fn pull(repository: &str) -> Scope {
-        Scope { repository: repository.to_owned(), push: false, also_pull: None }
+        Scope {
+            repository: repository.to_owned(),
+            push: false,
+            also_pull: None,
+        }
     }
 
     fn push(repository: &str) -> Scope {
-        Scope { repository: repository.to_owned(), push: true, also_pull: None }
+        Scope {
+            repository: repository.to_owned(),
+            push: true,
+            also_pull: None,
+        }
     }
 
     fn key(&self) -> String {
-        let mut key = format!("repository:{}:{}", self.repository, if self.push { "pull,push" } else { "pull" });
+        let mut key = format!(
+            "repository:{}:{}",
+            self.repository,
+            if self.push { "pull,push" } else { "pull" }
+        );
         if let Some(from) = &self.also_pull {
             key.push_str(&format!(" repository:{from}:pull"));
         }
@@ -130,7 +144,11 @@ impl RegistryClient {
                 url: registry.to_owned(),
                 message: e.to_string(),
             })?;
-        let host = if registry == crate::DOCKER_HUB { "registry-1.docker.io" } else { registry };
+        let host = if registry == crate::DOCKER_HUB {
+            "registry-1.docker.io"
+        } else {
+            registry
+        };
         let scheme = if options.plain_http { "http" } else { "https" };
         Ok(RegistryClient {
             http,
@@ -147,32 +165,60 @@ impl RegistryClient {
     }
 
     /// Fetches a manifest by tag or digest; by digest, its bytes are verified.
-    pub async fn get_manifest(&self, repository: &str, reference: &str) -> Result<Manifest, RegistryError> {
+    pub async fn get_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Manifest, RegistryError> {
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
         let response = self
-            .send(Method::GET, &url, &Scope::pull(repository), &|rb| rb.header(ACCEPT, MANIFEST_ACCEPT))
+            .send(Method::GET, &url, &Scope::pull(repository), &|rb| {
+                rb.header(ACCEPT, MANIFEST_ACCEPT)
+            })
             .await?;
-        let response = self.expect(response, &Method::GET, &url, &[StatusCode::OK]).await?;
+        let response = self
+            .expect(response, &Method::GET, &url, &[StatusCode::OK])
+            .await?;
         let media_type = content_type(&response);
         let bytes = read_limited(response, MAX_MANIFEST, &url).await?;
         let digest = digest_of(&bytes);
         if reference.starts_with("sha256:") && reference != digest {
-            return Err(RegistryError::DigestMismatch { what: "manifest", expected: reference.into(), actual: digest });
+            return Err(RegistryError::DigestMismatch {
+                what: "manifest",
+                expected: reference.into(),
+                actual: digest,
+            });
         }
-        Ok(Manifest { bytes, media_type, digest })
+        Ok(Manifest {
+            bytes,
+            media_type,
+            digest,
+        })
     }
 
     /// The digest of a manifest if it exists (`HEAD`), without fetching it.
-    pub async fn manifest_digest(&self, repository: &str, reference: &str) -> Result<Option<String>, RegistryError> {
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<String>, RegistryError> {
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
         let response = self
-            .send(Method::HEAD, &url, &Scope::pull(repository), &|rb| rb.header(ACCEPT, MANIFEST_ACCEPT))
+            .send(Method::HEAD, &url, &Scope::pull(repository), &|rb| {
+                rb.header(ACCEPT, MANIFEST_ACCEPT)
+            })
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let response = self.expect(response, &Method::HEAD, &url, &[StatusCode::OK]).await?;
-        match response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()) {
+        let response = self
+            .expect(response, &Method::HEAD, &url, &[StatusCode::OK])
+            .await?;
+        match response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+        {
             Some(d) => Ok(Some(d.to_owned())),
             // No digest header: fetch the manifest to learn it.
             None => Ok(Some(self.get_manifest(repository, reference).await?.digest)),
@@ -194,27 +240,49 @@ impl RegistryClient {
                 rb.header(CONTENT_TYPE, media_type).body(bytes.clone())
             })
             .await?;
-        let response = self.expect(response, &Method::PUT, &url, &[StatusCode::CREATED, StatusCode::OK]).await?;
-        if let Some(stored) = response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()) {
-            if stored != digest {
-                return Err(RegistryError::DigestMismatch { what: "stored manifest", expected: digest, actual: stored.into() });
-            }
+        let response = self
+            .expect(
+                response,
+                &Method::PUT,
+                &url,
+                &[StatusCode::CREATED, StatusCode::OK],
+            )
+            .await?;
+        let stored = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok());
+        match stored {
+            Some(stored) if stored != digest => Err(RegistryError::DigestMismatch {
+                what: "stored manifest",
+                expected: digest,
+                actual: stored.into(),
+            }),
+            _ => Ok(digest),
         }
-        Ok(digest)
     }
 
     /// Whether the repository has the blob (`HEAD`).
     pub async fn blob_exists(&self, repository: &str, digest: &str) -> Result<bool, RegistryError> {
         let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
-        let response = self.send(Method::HEAD, &url, &Scope::pull(repository), &|rb| rb).await?;
+        let response = self
+            .send(Method::HEAD, &url, &Scope::pull(repository), &|rb| rb)
+            .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(false);
         }
-        self.expect(response, &Method::HEAD, &url, &[StatusCode::OK]).await.map(|_| true)
+        self.expect(response, &Method::HEAD, &url, &[StatusCode::OK])
+            .await
+            .map(|_| true)
     }
 
     /// Fetches a small blob (a config, a zTOC) whole, verifying its digest.
-    pub async fn get_blob(&self, repository: &str, digest: &str, size: u64) -> Result<Bytes, RegistryError> {
+    pub async fn get_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+    ) -> Result<Bytes, RegistryError> {
         let (tx, mut rx) = mpsc::channel(16);
         let fetch = self.fetch_blob(repository, digest, size, tx);
         let collect = async {
@@ -251,13 +319,27 @@ impl RegistryClient {
             let resume = offset;
             let response = self
                 .send(Method::GET, &url, &scope, &|rb| {
-                    if resume > 0 { rb.header(RANGE, format!("bytes={resume}-")) } else { rb }
+                    if resume > 0 {
+                        rb.header(RANGE, format!("bytes={resume}-"))
+                    } else {
+                        rb
+                    }
                 })
                 .await?;
-            let response =
-                self.expect(response, &Method::GET, &url, &[StatusCode::OK, StatusCode::PARTIAL_CONTENT]).await?;
+            let response = self
+                .expect(
+                    response,
+                    &Method::GET,
+                    &url,
+                    &[StatusCode::OK, StatusCode::PARTIAL_CONTENT],
+                )
+                .await?;
             // A server that ignores Range sends everything again: skip what was already sent.
-            let mut skip = if response.status() == StatusCode::OK { offset } else { 0 };
+            let mut skip = if response.status() == StatusCode::OK {
+                offset
+            } else {
+                0
+            };
             let mut body = response.bytes_stream();
             let mut cut = None;
             while let Some(item) = body.next().await {
@@ -278,17 +360,33 @@ impl RegistryClient {
                 }
                 offset += chunk.len() as u64;
                 if offset > size {
-                    return Err(RegistryError::SizeMismatch { digest: digest.into(), expected: size, actual: offset });
+                    return Err(RegistryError::SizeMismatch {
+                        digest: digest.into(),
+                        expected: size,
+                        actual: offset,
+                    });
                 }
                 hasher.update(&chunk);
                 if chunks.send(chunk).await.is_err() {
                     return Ok(());
                 }
             }
-            if offset == size && cut.is_none() {
+            if cut.is_none() {
+                // The server sent the whole body (HTTP would have reported a cut): it is the blob.
+                if offset != size {
+                    return Err(RegistryError::SizeMismatch {
+                        digest: digest.into(),
+                        expected: size,
+                        actual: offset,
+                    });
+                }
                 let actual = soci_ztoc::format_sha256(&hasher.finalize());
                 if actual != digest {
-                    return Err(RegistryError::DigestMismatch { what: "blob", expected: digest.into(), actual });
+                    return Err(RegistryError::DigestMismatch {
+                        what: "blob",
+                        expected: digest.into(),
+                        actual,
+                    });
                 }
                 return Ok(());
             }
@@ -321,7 +419,9 @@ impl RegistryClient {
             return Ok(());
         }
         let mut scope = Scope::push(repository);
-        scope.also_pull = mount_from.filter(|from| *from != repository).map(str::to_owned);
+        scope.also_pull = mount_from
+            .filter(|from| *from != repository)
+            .map(str::to_owned);
         let mut failures = 0;
         loop {
             match self.upload_once(repository, digest, &bytes, &scope).await {
@@ -336,13 +436,34 @@ impl RegistryClient {
         }
     }
 
-    async fn upload_once(&self, repository: &str, digest: &str, bytes: &Bytes, scope: &Scope) -> Result<(), RegistryError> {
+    async fn upload_once(
+        &self,
+        repository: &str,
+        digest: &str,
+        bytes: &Bytes,
+        scope: &Scope,
+    ) -> Result<(), RegistryError> {
         let mut url = format!("{}/v2/{repository}/blobs/uploads/", self.base);
         if let Some(from) = &scope.also_pull {
-            url.push_str(&format!("?mount={}&from={}", url_encode(digest), url_encode(from)));
+            url.push_str(&format!(
+                "?mount={}&from={}",
+                url_encode(digest),
+                url_encode(from)
+            ));
         }
-        let response = self.send(Method::POST, &url, scope, &|rb| rb.header(CONTENT_LENGTH, 0)).await?;
-        let response = self.expect(response, &Method::POST, &url, &[StatusCode::CREATED, StatusCode::ACCEPTED]).await?;
+        let response = self
+            .send(Method::POST, &url, scope, &|rb| {
+                rb.header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        let response = self
+            .expect(
+                response,
+                &Method::POST,
+                &url,
+                &[StatusCode::CREATED, StatusCode::ACCEPTED],
+            )
+            .await?;
         if response.status() == StatusCode::CREATED {
             return Ok(()); // mounted
         }
@@ -350,7 +471,10 @@ impl RegistryClient {
             .headers()
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| RegistryError::Protocol { context: format!("POST {url}"), message: "no Location header".into() })?;
+            .ok_or_else(|| RegistryError::Protocol {
+                context: format!("POST {url}"),
+                message: "no Location header".into(),
+            })?;
         let mut put = if location.starts_with("http://") || location.starts_with("https://") {
             location.to_owned()
         } else {
@@ -360,10 +484,17 @@ impl RegistryClient {
         put.push_str(&format!("digest={}", url_encode(digest)));
         let response = self
             .send(Method::PUT, &put, scope, &|rb| {
-                rb.header(CONTENT_TYPE, "application/octet-stream").body(bytes.clone())
+                rb.header(CONTENT_TYPE, "application/octet-stream")
+                    .body(bytes.clone())
             })
             .await?;
-        self.expect(response, &Method::PUT, &put, &[StatusCode::CREATED, StatusCode::NO_CONTENT]).await?;
+        self.expect(
+            response,
+            &Method::PUT,
+            &put,
+            &[StatusCode::CREATED, StatusCode::NO_CONTENT],
+        )
+        .await?;
         Ok(())
     }
 
@@ -388,11 +519,17 @@ impl RegistryClient {
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let response = self.expect(response, &Method::GET, &url, &[StatusCode::OK]).await?;
+        let response = self
+            .expect(response, &Method::GET, &url, &[StatusCode::OK])
+            .await?;
         let media_type = content_type(&response);
         let bytes = read_limited(response, MAX_MANIFEST, &url).await?;
         let digest = digest_of(&bytes);
-        Ok(Some(Manifest { bytes, media_type, digest }))
+        Ok(Some(Manifest {
+            bytes,
+            media_type,
+            digest,
+        }))
     }
 
     /// Sends a request with authentication and retries; returns the final response, whatever its
@@ -416,7 +553,11 @@ impl RegistryClient {
                 Err(e) => {
                     let message = error_chain(&e);
                     if e.is_builder() || failures + 1 >= self.options.retry.attempts {
-                        return Err(RegistryError::Transport { method: method.to_string(), url: url.to_owned(), message });
+                        return Err(RegistryError::Transport {
+                            method: method.to_string(),
+                            url: url.to_owned(),
+                            message,
+                        });
                     }
                     true
                 }
@@ -454,20 +595,36 @@ impl RegistryClient {
     }
 
     fn cached_auth(&self, scope: &Scope) -> Option<String> {
-        let cache = self.auth.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cache = self
+            .auth
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         cache.get(&scope.key()).or_else(|| cache.get("*")).cloned()
     }
 
     /// Answers a 401 challenge: Basic with the credentials, or a Bearer token for the scope.
-    async fn authenticate(&self, challenge: Option<Challenge>, scope: &Scope) -> Result<(), RegistryError> {
+    async fn authenticate(
+        &self,
+        challenge: Option<Challenge>,
+        scope: &Scope,
+    ) -> Result<(), RegistryError> {
         let refuse = |reason: String| RegistryError::Auth {
             registry: self.registry.clone(),
             reason,
             tried: self.options.credentials.describe(),
         };
         let header = match (challenge, &self.options.credentials) {
-            (None, _) => return Err(refuse("401 without a usable WWW-Authenticate challenge".into())),
-            (Some(Challenge::Basic), Credentials::Basic { username, password, .. }) => {
+            (None, _) => {
+                return Err(refuse(
+                    "401 without a usable WWW-Authenticate challenge".into(),
+                ));
+            }
+            (
+                Some(Challenge::Basic),
+                Credentials::Basic {
+                    username, password, ..
+                },
+            ) => {
                 let header = basic_header(username, password);
                 self.store_auth("*", header);
                 return Ok(());
@@ -475,21 +632,27 @@ impl RegistryClient {
             (Some(Challenge::Basic), _) => {
                 return Err(refuse("the registry needs a user name and password".into()));
             }
-            (Some(Challenge::Bearer { realm, service }), credentials) => {
-                self.fetch_token(&realm, service.as_deref(), scope, credentials).await.map_err(|e| match e {
-                    RegistryError::Status { status, message, .. } => {
-                        refuse(format!("the token service {realm} answered {status}: {message}"))
-                    }
+            (Some(Challenge::Bearer { realm, service }), credentials) => self
+                .fetch_token(&realm, service.as_deref(), scope, credentials)
+                .await
+                .map_err(|e| match e {
+                    RegistryError::Status {
+                        status, message, ..
+                    } => refuse(format!(
+                        "the token service {realm} answered {status}: {message}"
+                    )),
                     other => other,
-                })?
-            }
+                })?,
         };
         self.store_auth(&scope.key(), header);
         Ok(())
     }
 
     fn store_auth(&self, key: &str, header: String) {
-        let mut cache = self.auth.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = self
+            .auth
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         cache.insert(key.to_owned(), header);
     }
 
@@ -517,7 +680,9 @@ impl RegistryClient {
                     .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .body(query.join("&"))
             }
-            Credentials::Basic { username, password, .. } => self
+            Credentials::Basic {
+                username, password, ..
+            } => self
                 .http
                 .get(format!("{realm}?{}", query.join("&")))
                 .header(AUTHORIZATION, basic_header(username, password)),
@@ -528,15 +693,22 @@ impl RegistryClient {
             url: realm.to_owned(),
             message: error_chain(&e),
         })?;
-        let response = self.expect(response, &Method::GET, realm, &[StatusCode::OK]).await?;
+        let response = self
+            .expect(response, &Method::GET, realm, &[StatusCode::OK])
+            .await?;
         let body = read_limited(response, 1 << 20, realm).await?;
-        let answer: serde_json::Value = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
-            context: format!("token from {realm}"),
-            message: e.to_string(),
-        })?;
-        let token = answer["token"].as_str().or(answer["access_token"].as_str()).ok_or_else(|| {
-            RegistryError::Protocol { context: format!("token from {realm}"), message: "no token in the answer".into() }
-        })?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
+                context: format!("token from {realm}"),
+                message: e.to_string(),
+            })?;
+        let token = answer["token"]
+            .as_str()
+            .or(answer["access_token"].as_str())
+            .ok_or_else(|| RegistryError::Protocol {
+                context: format!("token from {realm}"),
+                message: "no token in the answer".into(),
+            })?;
         Ok(format!("Bearer {token}"))
     }
 
@@ -553,7 +725,13 @@ impl RegistryClient {
         }
         let status = response.status().as_u16();
         let (code, message) = error_message(response).await;
-        Err(RegistryError::Status { method: method.to_string(), url: url.to_owned(), status, code, message })
+        Err(RegistryError::Status {
+            method: method.to_string(),
+            url: url.to_owned(),
+            status,
+            code,
+            message,
+        })
     }
 }
 
@@ -586,20 +764,32 @@ async fn error_message(response: Response) -> (Option<String>, String) {
         }
         return (code, message);
     }
-    let text = String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_owned();
+    let text = String::from_utf8_lossy(&body[..body.len().min(300)])
+        .trim()
+        .to_owned();
     (None, text)
 }
 
 async fn read_limited(response: Response, limit: usize, url: &str) -> Result<Bytes, RegistryError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(RegistryError::Protocol { context: url.to_owned(), message: format!("response larger than {limit} bytes") });
+        return Err(RegistryError::Protocol {
+            context: url.to_owned(),
+            message: format!("response larger than {limit} bytes"),
+        });
     }
     let mut body = response.bytes_stream();
     let mut data = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| RegistryError::Transport { method: "GET".into(), url: url.to_owned(), message: error_chain(&e) })?;
+        let chunk = chunk.map_err(|e| RegistryError::Transport {
+            method: "GET".into(),
+            url: url.to_owned(),
+            message: error_chain(&e),
+        })?;
         if data.len() + chunk.len() > limit {
-            return Err(RegistryError::Protocol { context: url.to_owned(), message: format!("response larger than {limit} bytes") });
+            return Err(RegistryError::Protocol {
+                context: url.to_owned(),
+                message: format!("response larger than {limit} bytes"),
+            });
         }
         data.extend_from_slice(&chunk);
     }
