@@ -57,19 +57,21 @@ impl TestRegistry {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(i) = line.find("listening on ") {
-                        let addr: String = line[i + 13..]
-                            .chars()
-                            .take_while(|c| !c.is_whitespace() && *c != '"')
-                            .collect();
-                        let _ = tx.send(addr);
-                        sent = true;
-                    }
-                }
+            let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+            let addr = lines.by_ref().find_map(|line| {
+                let i = line.find("listening on ")?;
+                Some(
+                    line[i + 13..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect::<String>(),
+                )
+            });
+            if let Some(addr) = addr {
+                let _ = tx.send(addr);
             }
+            // Keep draining so the registry never blocks on a full pipe.
+            lines.for_each(drop);
         });
         let deadline = Instant::now() + Duration::from_secs(20);
         let addr = loop {
