@@ -42,6 +42,8 @@
 //! ```
 
 mod builder;
+mod decode;
+mod encode;
 mod error;
 mod extract;
 mod gzip;
@@ -49,9 +51,13 @@ mod inflate;
 mod model;
 mod span;
 mod tar;
+mod validate;
+mod zinfo;
 
 pub use builder::{BuildOptions, Builder};
+pub use decode::DecodeError;
 pub use error::BuildError;
 pub use extract::{ExtractError, ReadAt};
 pub use model::*;
 pub use span::{format_sha256, sha256_digest};
+pub use validate::ConsistencyError;

@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use flate2::{Compression, write::GzEncoder};
 use proptest::prelude::*;
-use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm, EntryType, Zinfo};
+use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm, EntryType, Zinfo, Ztoc};
 
 #[derive(Clone, Debug)]
 enum Kind {
@@ -187,6 +187,7 @@ proptest! {
             builder.feed(piece).unwrap();
         }
         let ztoc = builder.finish().unwrap();
+        prop_assert_eq!(&Ztoc::from_bytes(&ztoc.to_bytes()).unwrap(), &ztoc);
 
         prop_assert_eq!(ztoc.toc.len(), entries.len());
         prop_assert_eq!(ztoc.compressed_archive_size as usize, layer.len());
