@@ -96,7 +96,10 @@ impl Ztoc {
         b.push_slot_always(14, ci);
         let root = b.end_table(root);
         b.finish_minimal(root);
-        b.finished_data().to_vec()
+        // The builder writes back to front: drop the unused front instead of copying the data.
+        let (mut buf, head) = b.collapse();
+        buf.drain(..head);
+        buf
     }
 
     /// Reads a zTOC. Any input gives a value or an error, never a panic; lengths are checked
