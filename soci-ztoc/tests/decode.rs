@@ -32,12 +32,14 @@ fn check(bytes: &[u8]) {
 fn every_truncation_is_an_error() {
     let bytes = small_ztoc();
     assert!(Ztoc::from_bytes(&bytes).is_ok());
-    // Only the NUL that ends the last string may go: nothing reads it.
+    // Only the NUL that ends the last string is not needed to read the value; the decoder may
+    // insist on it (FlatBuffers' verifier does), or decode the same zTOC.
     for len in 0..bytes.len() - 1 {
         assert!(Ztoc::from_bytes(&bytes[..len]).is_err(), "truncated to {len} bytes");
     }
-    let without_nul = Ztoc::from_bytes(&bytes[..bytes.len() - 1]).unwrap();
-    assert_eq!(without_nul.to_bytes(), bytes);
+    if let Ok(without_nul) = Ztoc::from_bytes(&bytes[..bytes.len() - 1]) {
+        assert_eq!(without_nul.to_bytes(), bytes);
+    }
     // A gzip zTOC: every length through its head and tail (tables, vtables, strings), a sample
     // through the checkpoint window in between.
     let bytes = gzip_ztoc();
