@@ -179,21 +179,15 @@ impl RegistryClient {
         let response = self
             .expect(response, &Method::GET, &url, &[StatusCode::OK])
             .await?;
-        let media_type = content_type(&response);
-        let bytes = read_limited(response, MAX_MANIFEST, &url).await?;
-        let digest = digest_of(&bytes);
-        if reference.starts_with("sha256:") && reference != digest {
+        let manifest = read_manifest(response, &url).await?;
+        if reference.starts_with("sha256:") && reference != manifest.digest {
             return Err(RegistryError::DigestMismatch {
                 what: "manifest",
                 expected: reference.into(),
-                actual: digest,
+                actual: manifest.digest,
             });
         }
-        Ok(Manifest {
-            bytes,
-            media_type,
-            digest,
-        })
+        Ok(manifest)
     }
 
     /// The digest of a manifest if it exists (`HEAD`), without fetching it.
@@ -522,14 +516,7 @@ impl RegistryClient {
         let response = self
             .expect(response, &Method::GET, &url, &[StatusCode::OK])
             .await?;
-        let media_type = content_type(&response);
-        let bytes = read_limited(response, MAX_MANIFEST, &url).await?;
-        let digest = digest_of(&bytes);
-        Ok(Some(Manifest {
-            bytes,
-            media_type,
-            digest,
-        }))
+        read_manifest(response, &url).await.map(Some)
     }
 
     /// Sends a request with authentication and retries; returns the final response, whatever its
@@ -741,6 +728,18 @@ fn is_retriable(e: &RegistryError) -> bool {
         RegistryError::Status { status, .. } => retriable_status(*status) || *status == 404,
         _ => false,
     }
+}
+
+/// A manifest-like document from a response, with its media type and digest.
+async fn read_manifest(response: Response, url: &str) -> Result<Manifest, RegistryError> {
+    let media_type = content_type(&response);
+    let bytes = read_limited(response, MAX_MANIFEST, url).await?;
+    let digest = digest_of(&bytes);
+    Ok(Manifest {
+        bytes,
+        media_type,
+        digest,
+    })
 }
 
 fn content_type(response: &Response) -> String {
