@@ -1,0 +1,170 @@
+//! A proxy in front of the test registry that breaks requests on purpose: for each request it
+//! takes the next fault from a script (then passes everything through), so a test can say "the
+//! first blob GET is cut in half, the next one resets the connection, the PUT gets a 503".
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+
+/// What to do to one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward it untouched.
+    Pass,
+    /// Answer this status without forwarding.
+    Status(u16),
+    /// Close the connection without answering.
+    Reset,
+    /// Forward it, but cut the response body after half its bytes.
+    Truncate,
+}
+
+/// Faults for requests whose method and path match, in order.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub method: &'static str,
+    pub path_contains: &'static str,
+    pub faults: VecDeque<Fault>,
+}
+
+type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    rules: Arc<Mutex<Vec<Rule>>>,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`127.0.0.1:PORT`) on a free loopback port.
+    pub async fn start(upstream: &str) -> FaultProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let upstream = format!("http://{upstream}");
+        let client = reqwest::Client::new();
+        let (r, l) = (rules.clone(), log.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (rules, log, upstream, client) =
+                    (r.clone(), l.clone(), upstream.clone(), client.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let (rules, log, upstream, client) =
+                            (rules.clone(), log.clone(), upstream.clone(), client.clone());
+                        async move { handle(req, &rules, &log, &upstream, &client).await }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        FaultProxy { addr, rules, log }
+    }
+
+    /// Adds faults for matching requests.
+    pub fn inject(&self, method: &'static str, path_contains: &'static str, faults: &[Fault]) {
+        self.rules.lock().unwrap().push(Rule {
+            method,
+            path_contains,
+            faults: faults.iter().copied().collect(),
+        });
+    }
+
+    /// Requests seen, as `METHOD path -> fault`.
+    pub fn seen(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    rules: &Mutex<Vec<Rule>>,
+    log: &Mutex<Vec<String>>,
+    upstream: &str,
+    client: &reqwest::Client,
+) -> Result<Response<Body>, std::io::Error> {
+    let method = req.method().as_str().to_owned();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let fault = {
+        let mut rules = rules.lock().unwrap();
+        rules
+            .iter_mut()
+            .find(|r| r.method == method && path.contains(r.path_contains) && !r.faults.is_empty())
+            .and_then(|r| r.faults.pop_front())
+            .unwrap_or(Fault::Pass)
+    };
+    log.lock()
+        .unwrap()
+        .push(format!("{method} {path} -> {fault:?}"));
+    match fault {
+        Fault::Status(code) => {
+            let body = Full::new(Bytes::from_static(
+                b"{\"errors\":[{\"code\":\"INJECTED\",\"message\":\"injected fault\"}]}",
+            ))
+            .map_err(|never: Infallible| match never {})
+            .boxed();
+            return Ok(Response::builder()
+                .status(code)
+                .header("content-type", "application/json")
+                .body(body)
+                .unwrap());
+        }
+        Fault::Reset => return Err(std::io::Error::other("injected reset")),
+        Fault::Pass | Fault::Truncate => {}
+    }
+    // Forward, keeping method, headers and body.
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let mut forward = client
+        .request(parts.method.clone(), format!("{upstream}{path}"))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if name != hyper::header::HOST {
+            forward = forward.header(name, value);
+        }
+    }
+    let answer = forward.send().await.map_err(std::io::Error::other)?;
+    let mut response =
+        Response::builder().status(StatusCode::from_u16(answer.status().as_u16()).unwrap());
+    for (name, value) in answer.headers() {
+        // Let hyper frame the body itself; keep the length so a cut body is detectable.
+        if name != hyper::header::TRANSFER_ENCODING && name != hyper::header::CONNECTION {
+            response = response.header(name, value);
+        }
+    }
+    let data = answer.bytes().await.map_err(std::io::Error::other)?;
+    let body: Body = if fault == Fault::Truncate && data.len() > 1 {
+        let half = data.slice(..data.len() / 2);
+        let frames = futures_util::stream::iter(vec![
+            Ok(Frame::data(half)),
+            Err(std::io::Error::other("injected truncation")),
+        ]);
+        StreamBody::new(frames).boxed()
+    } else {
+        Full::new(data)
+            .map_err(|never: Infallible| match never {})
+            .boxed()
+    };
+    Ok(response.body(body).unwrap())
+}

@@ -1,0 +1,175 @@
+//! The client against a registry that fails on purpose (5xx, 429, connection resets, bodies cut
+//! short): every operation ends either correct or with a clean error naming the request.
+
+mod common;
+
+use bytes::Bytes;
+use common::TestRegistry;
+use common::faults::{Fault, FaultProxy};
+use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, RetryPolicy};
+use std::time::Duration;
+
+fn quick_retries(attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        attempts,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    }
+}
+
+fn client(addr: &str, attempts: u32) -> RegistryClient {
+    let options = ClientOptions {
+        plain_http: true,
+        credentials: Credentials::Anonymous,
+        retry: quick_retries(attempts),
+        ..ClientOptions::default()
+    };
+    RegistryClient::new(addr, options).unwrap()
+}
+
+fn blob(len: usize) -> Bytes {
+    Bytes::from((0..len).map(|i| (i * 31 % 253) as u8).collect::<Vec<_>>())
+}
+
+async fn fetch(c: &RegistryClient, repo: &str, data: &Bytes) -> Result<Vec<u8>, RegistryError> {
+    let digest = soci_ztoc::sha256_digest(data);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let fetch = c.fetch_blob(repo, &digest, data.len() as u64, tx);
+    let collect = async {
+        let mut got = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            got.extend_from_slice(&chunk);
+        }
+        got
+    };
+    let (result, got) = tokio::join!(fetch, collect);
+    result.map(|()| got)
+}
+
+#[tokio::test]
+async fn cut_and_reset_blob_downloads_resume_to_the_exact_bytes() {
+    let registry = TestRegistry::start();
+    let proxy = FaultProxy::start(&registry.addr).await;
+    let data = blob(2 << 20);
+    let digest = soci_ztoc::sha256_digest(&data);
+    client(&registry.addr, 5)
+        .push_blob("t/a", &digest, data.clone(), None)
+        .await
+        .unwrap();
+
+    let c = client(&proxy.addr.to_string(), 5);
+    proxy.inject(
+        "GET",
+        "/blobs/sha256:",
+        &[
+            Fault::Truncate,
+            Fault::Reset,
+            Fault::Status(503),
+            Fault::Truncate,
+        ],
+    );
+    let got = fetch(&c, "t/a", &data).await.unwrap();
+    assert!(got == data, "every byte exactly once, in order");
+    let seen = proxy.seen();
+    assert!(
+        seen.iter()
+            .filter(|l| l.starts_with("GET") && l.contains("blobs"))
+            .count()
+            >= 5,
+        "{seen:#?}"
+    );
+}
+
+#[tokio::test]
+async fn uploads_and_manifests_survive_throttling_and_errors() {
+    let registry = TestRegistry::start();
+    let proxy = FaultProxy::start(&registry.addr).await;
+    let c = client(&proxy.addr.to_string(), 6);
+    proxy.inject("HEAD", "/blobs/", &[Fault::Status(503)]);
+    proxy.inject(
+        "POST",
+        "/blobs/uploads/",
+        &[Fault::Status(429), Fault::Reset],
+    );
+    proxy.inject("PUT", "/blobs/uploads/", &[Fault::Status(500)]);
+    let data = blob(300_000);
+    let digest = soci_ztoc::sha256_digest(&data);
+    c.push_blob("t/b", &digest, data.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(fetch(&c, "t/b", &data).await.unwrap(), data.to_vec());
+
+    let config = Bytes::from_static(b"{}");
+    c.push_blob(
+        "t/b",
+        &soci_ztoc::sha256_digest(&config),
+        config.clone(),
+        None,
+    )
+    .await
+    .unwrap();
+    let manifest = Bytes::from(format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{digest}","size":{}}}]}}"#,
+        soci_ztoc::sha256_digest(&config),
+        data.len()
+    ));
+    proxy.inject("PUT", "/manifests/", &[Fault::Status(502), Fault::Reset]);
+    proxy.inject("GET", "/manifests/", &[Fault::Truncate, Fault::Status(503)]);
+    let d = c
+        .put_manifest(
+            "t/b",
+            "v1",
+            manifest.clone(),
+            "application/vnd.oci.image.manifest.v1+json",
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.get_manifest("t/b", "v1").await.unwrap().bytes, manifest);
+    assert_eq!(c.get_manifest("t/b", &d).await.unwrap().bytes, manifest);
+}
+
+#[tokio::test]
+async fn persistent_failures_end_in_a_clean_error_naming_the_request() {
+    let registry = TestRegistry::start();
+    let proxy = FaultProxy::start(&registry.addr).await;
+    let c = client(&proxy.addr.to_string(), 3);
+    proxy.inject("GET", "/manifests/", &[Fault::Status(503); 10]);
+    let err = c.get_manifest("t/c", "v1").await.unwrap_err();
+    match &err {
+        RegistryError::Status {
+            status: 503,
+            method,
+            url,
+            ..
+        } => {
+            assert_eq!(method, "GET");
+            assert!(url.ends_with("/v2/t/c/manifests/v1"), "{url}");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(proxy.seen().len(), 3, "bounded attempts");
+
+    let data = blob(100_000);
+    let digest = soci_ztoc::sha256_digest(&data);
+    client(&registry.addr, 1)
+        .push_blob("t/c", &digest, data.clone(), None)
+        .await
+        .unwrap();
+    proxy.inject("GET", "/blobs/sha256:", &[Fault::Truncate; 10]);
+    let err = fetch(&c, "t/c", &data).await.unwrap_err();
+    // The last failure is a cut body or a connection the proxy closed after one: either way a
+    // transport error naming the blob.
+    assert!(matches!(err, RegistryError::Transport { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&format!("/v2/t/c/blobs/{digest}")),
+        "{err}"
+    );
+
+    // Nothing listens: connection refused, reported with the URL.
+    let gone = client("127.0.0.1:9", 2);
+    let err = gone.blob_exists("t/c", &digest).await.unwrap_err();
+    assert!(
+        matches!(err, RegistryError::Transport { .. }) && err.to_string().contains("127.0.0.1:9"),
+        "{err}"
+    );
+}
