@@ -1,14 +1,17 @@
 //! OCI distribution client, ECR authentication, OCI image layouts on disk, and the pipeline that
 //! streams layers into `soci-ztoc` and pushes the results.
 //!
-//! Being built: image references are here; the rest follows (see the project's issue tracker).
+//! Being built: image references, the registry client and OCI layouts are here; archives, ECR
+//! authentication and the pipeline follow (see the project's issue tracker).
 
 mod client;
 mod error;
+mod layout;
 mod reference;
 
 pub use client::{
     ClientOptions, Credentials, MANIFEST_ACCEPT, Manifest, RegistryClient, RetryPolicy,
 };
 pub use error::RegistryError;
+pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};

@@ -1,0 +1,101 @@
+//! OCI layouts interoperate with skopeo: a layout written here is one skopeo can push, and a
+//! layout skopeo writes is one this crate reads.
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+
+use bytes::Bytes;
+use common::TestRegistry;
+use serde_json::json;
+use soci_registry::{ClientOptions, LayoutWriter, OciLayout, RegistryClient};
+
+fn digest(b: &[u8]) -> String {
+    soci_ztoc::sha256_digest(b)
+}
+
+fn skopeo(args: &[&str]) {
+    let out = Command::new("skopeo")
+        .args(["--insecure-policy"])
+        .args(args)
+        .output()
+        .expect("skopeo is needed");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn layouts_round_trip_through_skopeo_and_a_registry() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+
+    // A one-layer image written with LayoutWriter.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(6);
+    h.set_mode(0o644);
+    tar.append_data(&mut h, "etc/motd", &b"hello\n"[..])
+        .unwrap();
+    let tar = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    let layer = gz.finish().unwrap();
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [digest(&tar)]}
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(&layer), "size": layer.len()}]
+    }))
+    .unwrap();
+    let ours = dir.path().join("ours");
+    let mut w = LayoutWriter::open(&ours).unwrap();
+    for blob in [&layer, &config, &manifest] {
+        w.write_blob(&digest(blob), blob).unwrap();
+    }
+    w.name(json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(&manifest), "size": manifest.len()}), "v1");
+    w.commit().unwrap();
+
+    // skopeo pushes our layout; the registry serves the same manifest bytes.
+    let remote = format!("docker://{}/t/img:v1", registry.addr);
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:v1", ours.display()),
+        &remote,
+    ]);
+    let client = RegistryClient::new(
+        &registry.addr,
+        ClientOptions {
+            plain_http: true,
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let pushed = client.get_manifest("t/img", "v1").await.unwrap();
+    assert_eq!(pushed.bytes, Bytes::from(manifest.clone()));
+
+    // skopeo pulls into a layout of its own; we read it.
+    let theirs = dir.path().join("theirs");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &remote,
+        &format!("oci:{}:pulled", theirs.display()),
+    ]);
+    let layout = OciLayout::open(&theirs).unwrap();
+    let entry = layout.resolve(Some("pulled")).unwrap();
+    assert_eq!(entry.digest, digest(&manifest));
+    assert_eq!(
+        layout.read_blob(&digest(&layer), 1 << 20).unwrap(),
+        Bytes::from(layer)
+    );
+}
