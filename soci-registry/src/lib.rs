@@ -7,11 +7,15 @@
 mod client;
 mod error;
 mod layout;
+mod pipeline;
 mod reference;
+mod source;
 
 pub use client::{
     ClientOptions, Credentials, MANIFEST_ACCEPT, Manifest, RegistryClient, RetryPolicy,
 };
 pub use error::RegistryError;
 pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
+pub use pipeline::{LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
+pub use source::Source;

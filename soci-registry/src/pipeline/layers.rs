@@ -1,0 +1,189 @@
+//! Building the zTOCs of layers, streamed, bounded in number at once.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use soci_ztoc::{BuildError, BuildOptions, Builder, Ztoc};
+use tokio::sync::mpsc;
+
+use crate::error::RegistryError;
+use crate::source::Source;
+
+/// Chunks in flight between the source and the builder of one layer.
+const IN_FLIGHT: usize = 8;
+
+/// A layer to index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerJob {
+    /// The layer blob's digest.
+    pub digest: String,
+    /// Its size.
+    pub size: u64,
+    /// How to build its zTOC (compression follows from the media type).
+    pub options: BuildOptions,
+}
+
+/// What the pipeline reports as it goes, for progress bars and logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// A layer's bytes started to flow.
+    Started {
+        /// Layer digest.
+        digest: String,
+        /// Layer size.
+        size: u64,
+    },
+    /// Bytes of a layer indexed so far.
+    Bytes {
+        /// Layer digest.
+        digest: String,
+        /// Bytes done.
+        done: u64,
+        /// Layer size.
+        size: u64,
+    },
+    /// A layer's zTOC is built.
+    Done {
+        /// Layer digest.
+        digest: String,
+        /// Its zTOC's digest.
+        ztoc_digest: String,
+        /// Its zTOC's size.
+        ztoc_size: u64,
+    },
+}
+
+/// Why a layer could not be indexed.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    /// Reading the layer failed.
+    #[error("layer {digest}: {source}")]
+    Source {
+        /// Layer digest.
+        digest: String,
+        /// What failed.
+        #[source]
+        source: RegistryError,
+    },
+    /// The layer is not something SOCI can index.
+    #[error("layer {digest}: {source}")]
+    Build {
+        /// Layer digest.
+        digest: String,
+        /// What the builder refused.
+        #[source]
+        source: BuildError,
+    },
+}
+
+/// Builds one layer's zTOC in a single pass over its bytes.
+pub async fn build_ztoc(
+    source: &Source,
+    job: &LayerJob,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Ztoc, LayerError> {
+    let digest = job.digest.clone();
+    progress(Progress::Started {
+        digest: digest.clone(),
+        size: job.size,
+    });
+    let (tx, mut rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
+    let options = job.options.clone();
+    let size = job.size;
+    let (report_tx, mut report_rx) = mpsc::unbounded_channel::<u64>();
+    // CPU work (inflate, hashing, tar walk) stays off the async threads.
+    let build = tokio::task::spawn_blocking(move || {
+        let mut builder = Builder::new(options)?;
+        let mut next_report = 0u64;
+        while let Some(chunk) = rx.blocking_recv() {
+            builder.feed(&chunk)?;
+            let done = builder.bytes_fed();
+            if done >= next_report {
+                let _ = report_tx.send(done);
+                next_report = done + (1 << 20);
+            }
+        }
+        // The last figure always goes out, so a bar ends at its total.
+        let _ = report_tx.send(builder.bytes_fed());
+        builder.finish()
+    });
+    let fetch = source.stream_blob(&job.digest, size, tx);
+    let forward = async {
+        while let Some(done) = report_rx.recv().await {
+            progress(Progress::Bytes {
+                digest: digest.clone(),
+                done,
+                size,
+            });
+        }
+    };
+    let (fetched, built, ()) = tokio::join!(fetch, build, forward);
+    // The blob must be what the manifest says before its zTOC counts: a source error wins.
+    fetched.map_err(|source| LayerError::Source {
+        digest: digest.clone(),
+        source,
+    })?;
+    let ztoc = match built {
+        Ok(result) => result.map_err(|source| LayerError::Build {
+            digest: digest.clone(),
+            source,
+        })?,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    };
+    let bytes = ztoc.to_bytes();
+    progress(Progress::Done {
+        digest,
+        ztoc_digest: soci_ztoc::sha256_digest(&bytes),
+        ztoc_size: bytes.len() as u64,
+    });
+    Ok(ztoc)
+}
+
+/// The outcome of one layer, shareable between the platforms that list it.
+pub type LayerResult = Result<Arc<Ztoc>, Arc<LayerError>>;
+
+/// Builds the zTOCs of `jobs`, at most `concurrency` at once, each layer once even if listed
+/// twice. Results come back in the order of `jobs`.
+pub async fn build_ztocs(
+    source: &Source,
+    jobs: &[LayerJob],
+    concurrency: usize,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Vec<LayerResult> {
+    let mut unique: Vec<&LayerJob> = Vec::new();
+    for job in jobs {
+        if !unique
+            .iter()
+            .any(|u| u.digest == job.digest && u.options == job.options)
+        {
+            unique.push(job);
+        }
+    }
+    let built: Vec<(&LayerJob, LayerResult)> = futures_util::stream::iter(unique)
+        .map(|job| {
+            let progress = progress.clone();
+            async move {
+                (
+                    job,
+                    build_ztoc(source, job, &*progress)
+                        .await
+                        .map(Arc::new)
+                        .map_err(Arc::new),
+                )
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    jobs.iter()
+        .map(|job| {
+            built
+                .iter()
+                .find(|(u, _)| u.digest == job.digest && u.options == job.options)
+                .map(|(_, r)| r.clone())
+                .expect("every job was built")
+        })
+        .collect()
+}
