@@ -13,6 +13,7 @@ mod source;
 
 pub use client::{
     ClientOptions, Credentials, MANIFEST_ACCEPT, Manifest, RegistryClient, RetryPolicy,
+    ecr_credentials, ecr_host, resolve_credentials,
 };
 pub use error::RegistryError;
 pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};

@@ -7,6 +7,7 @@
 //! Accept list docker-registry insists on, and one retry policy over all of it.
 
 mod auth;
+mod ecr;
 mod retry;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use tokio::sync::mpsc;
 
 pub use auth::Credentials;
 use auth::{Challenge, basic_header, url_encode};
+pub use ecr::{ecr_credentials, ecr_host, resolve_credentials};
 pub use retry::RetryPolicy;
 use retry::retriable_status;
 

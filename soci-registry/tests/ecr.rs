@@ -1,0 +1,110 @@
+//! ECR authentication end to end, without AWS: moto's server stands in for the ECR API
+//! (GetAuthorizationToken), and docker-registry accepts the token it hands out as HTTP Basic
+//! credentials, as ECR's registry endpoint does.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use bytes::Bytes;
+use common::TestRegistry;
+use soci_registry::{
+    ClientOptions, Credentials, RegistryClient, ecr_credentials, resolve_credentials,
+};
+
+const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+struct Moto(Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_moto() -> (Moto, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server is needed: pip install 'moto[server]'");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Moto(child), format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test]
+async fn ecr_tokens_authenticate_against_the_registry() {
+    let (_moto, endpoint) = start_moto();
+    // SAFETY: the only test in this binary; static test credentials for the local stand-in.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::remove_var("AWS_PROFILE");
+    }
+    // ECR hosts get ECR's token without being asked.
+    let credentials = resolve_credentials(ECR_HOST, None, Some(&endpoint))
+        .await
+        .unwrap();
+    let Credentials::Basic {
+        username,
+        password,
+        source,
+    } = &credentials
+    else {
+        panic!("{credentials:?}");
+    };
+    assert_eq!(username, "AWS");
+    assert_eq!(source, "ECR GetAuthorizationToken");
+
+    // A registry that only knows the user and token ECR would accept.
+    let registry = TestRegistry::start_with_user(username, password);
+    let client = RegistryClient::new(
+        &registry.addr,
+        ClientOptions {
+            plain_http: true,
+            credentials: credentials.clone(),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let data = Bytes::from_static(b"layer bytes");
+    let digest = soci_ztoc::sha256_digest(&data);
+    client
+        .push_blob("app", &digest, data.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get_blob("app", &digest, data.len() as u64)
+            .await
+            .unwrap(),
+        data
+    );
+
+    // The token is what GetAuthorizationToken returned, base64 of user:password.
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    assert!(!token.is_empty());
+
+    // Not an ECR host: refused with a clear reason.
+    let err = ecr_credentials("docker.io", Some(&endpoint))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not an ECR registry host"),
+        "{err}"
+    );
+}
