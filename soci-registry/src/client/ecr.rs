@@ -79,6 +79,20 @@ pub async fn ecr_credentials(
     ))
 }
 
+/// The credentials to use for `registry`: `explicit` ones when given, else ECR's token for ECR
+/// hosts, else docker's `config.json` (and its credential helpers), else none.
+pub async fn resolve_credentials(
+    registry: &str,
+    explicit: Option<Credentials>,
+    ecr_endpoint: Option<&str>,
+) -> Result<Credentials, RegistryError> {
+    match explicit {
+        Some(credentials) => Ok(credentials),
+        None if ecr_host(registry).is_some() => ecr_credentials(registry, ecr_endpoint).await,
+        None => Credentials::from_docker_config(registry),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,19 +120,5 @@ mod tests {
         ] {
             assert_eq!(ecr_host(other), None, "{other}");
         }
-    }
-}
-
-/// The credentials to use for `registry`: `explicit` ones when given, else ECR's token for ECR
-/// hosts, else docker's `config.json` (and its credential helpers), else none.
-pub async fn resolve_credentials(
-    registry: &str,
-    explicit: Option<Credentials>,
-    ecr_endpoint: Option<&str>,
-) -> Result<Credentials, RegistryError> {
-    match explicit {
-        Some(credentials) => Ok(credentials),
-        None if ecr_host(registry).is_some() => ecr_credentials(registry, ecr_endpoint).await,
-        None => Credentials::from_docker_config(registry),
     }
 }
