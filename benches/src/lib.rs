@@ -31,6 +31,37 @@ pub fn usr_share_layer() -> PathBuf {
     layer
 }
 
+/// Four realistic layers (`tar | gzip -6` of parts of `/usr/share` and `/usr/lib`), made once and
+/// cached, in an OCI layout: the blobs of a multi-layer image.
+pub fn multi_layer_layout() -> (PathBuf, Vec<(String, u64)>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/soci-bench");
+    let layout = dir.join("multi-layer");
+    let parts = ["share/doc", "share/locale", "lib/python3", "share/perl"];
+    let mut layers = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let file = dir.join(format!("layer{i}.tar.gz"));
+        if !file.exists() {
+            std::fs::create_dir_all(&dir).expect("cannot create target/soci-bench");
+            let partial = dir.join(format!("layer{i}.partial"));
+            let status = Command::new("sh")
+                .arg("-c")
+                .arg(format!("tar -C /usr -cf - {part} 2>/dev/null | gzip -6 > '{}'", partial.display()))
+                .status()
+                .expect("cannot run tar | gzip");
+            assert!(status.success(), "tar | gzip failed");
+            std::fs::rename(&partial, &file).expect("cannot move the layer into place");
+        }
+        let bytes = std::fs::read(&file).expect("cannot read a bench layer");
+        layers.push((soci_ztoc::sha256_digest(&bytes), bytes));
+    }
+    let writer = soci_registry::LayoutWriter::open(&layout).expect("cannot open the bench layout");
+    for (digest, bytes) in &layers {
+        writer.write_blob(digest, bytes).expect("cannot write a bench blob");
+    }
+    writer.commit().expect("cannot commit the bench layout");
+    (layout, layers.into_iter().map(|(d, b)| (d, b.len() as u64)).collect())
+}
+
 /// Inflates a (multi-member) gzip stream with zlib-rs and nothing else: the floor any zTOC
 /// builder is measured against. Returns the uncompressed length.
 pub fn raw_inflate(gz: &[u8]) -> u64 {
