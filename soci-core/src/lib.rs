@@ -1,4 +1,32 @@
-//! SOCI index manifests (V1 and V2), the layer policy that decides which layers get a zTOC, and the
-//! documents of a V2 ("SOCI-enabled") image conversion.
+//! SOCI index manifests (V1 and V2), the layer policy that decides which layers get a zTOC, and
+//! the documents of a V2 ("SOCI-enabled") image conversion — all encoded byte for byte as the
+//! reference's Go code encodes them.
 //!
-//! Not yet implemented: see the project's issue tracker.
+//! Pure: values in, values out; no I/O.
+//!
+//! ```
+//! use soci_core::{Descriptor, IndexVersion, soci_index, ztoc_descriptor};
+//!
+//! let layer = Descriptor::of("application/vnd.oci.image.layer.v1.tar+gzip", b"layer bytes");
+//! let ztoc = ztoc_descriptor(b"ztoc bytes", &layer, 4 << 20, false);
+//! let index = soci_index(IndexVersion::V2, vec![ztoc], None, "AWS SOCI CLI v0.2");
+//! assert_eq!(index.descriptor.artifact_type, "application/vnd.amazon.soci.index.v2+json");
+//! assert!(index.bytes.starts_with(br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json""#));
+//! ```
+
+mod descriptor;
+mod index;
+mod json;
+mod manifest;
+mod policy;
+
+pub use descriptor::{Annotations, Descriptor, Platform, sha256_digest};
+pub use index::*;
+pub use json::to_go_json;
+pub use manifest::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Document, ImageIndex, ImageManifest, OCI_CONFIG,
+    OCI_INDEX, OCI_MANIFEST, ParseError,
+};
+pub use policy::{
+    DEFAULT_MIN_LAYER_SIZE, LayerDecision, PREFETCH_MEDIA_TYPE, PolicyError, SkipReason, decide,
+};
