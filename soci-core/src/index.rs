@@ -47,9 +47,10 @@ impl IndexVersion {
     }
 }
 
-/// The descriptor of a zTOC blob in a SOCI index (index.md §2.3).
+/// The descriptor of a zTOC blob (`sha256:` digest and size) in a SOCI index (index.md §2.3).
 pub fn ztoc_descriptor(
-    ztoc: &[u8],
+    digest: &str,
+    size: u64,
     layer: &Descriptor,
     span_size: i64,
     disable_xattrs: bool,
@@ -62,9 +63,21 @@ pub fn ztoc_descriptor(
         annotations.insert(DISABLE_XATTRS.into(), "true".into());
     }
     Descriptor {
+        media_type: ZTOC_MEDIA_TYPE.into(),
+        digest: digest.to_owned(),
+        size,
         annotations,
-        ..Descriptor::of(ZTOC_MEDIA_TYPE, ztoc)
+        ..Descriptor::default()
     }
+}
+
+/// Whether a layer's zTOC may carry `com.amazon.soci.disable-xattrs` (with the `xattr`
+/// optimisation): no entry has a `SCHILY.xattr.*` PAX record and none is an opaque-directory
+/// whiteout, whose meaning the snapshotter keeps in an xattr (index.md §2.3).
+pub fn xattrs_can_be_disabled(ztoc: &soci_ztoc::Ztoc) -> bool {
+    ztoc.toc
+        .iter()
+        .all(|entry| entry.xattrs().next().is_none() && !entry.name.ends_with(b".wh..wh..opq"))
 }
 
 /// The SOCI index manifest of a platform's zTOCs (in image-manifest layer order). `subject` is

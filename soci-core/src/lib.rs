@@ -5,22 +5,25 @@
 //! Pure: values in, values out; no I/O.
 //!
 //! ```
-//! use soci_core::{Descriptor, IndexVersion, soci_index, ztoc_descriptor};
+//! use soci_core::{Descriptor, IndexVersion, sha256_digest, soci_index, ztoc_descriptor};
 //!
 //! let layer = Descriptor::of("application/vnd.oci.image.layer.v1.tar+gzip", b"layer bytes");
-//! let ztoc = ztoc_descriptor(b"ztoc bytes", &layer, 4 << 20, false);
+//! let ztoc = b"ztoc bytes";
+//! let ztoc = ztoc_descriptor(&sha256_digest(ztoc), ztoc.len() as u64, &layer, 4 << 20, false);
 //! let index = soci_index(IndexVersion::V2, vec![ztoc], None, "AWS SOCI CLI v0.2");
 //! assert_eq!(index.descriptor.artifact_type, "application/vnd.amazon.soci.index.v2+json");
 //! assert!(index.bytes.starts_with(br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json""#));
 //! ```
 
+mod convert;
 mod descriptor;
 mod index;
 mod json;
 mod manifest;
 mod policy;
 
-pub use descriptor::{Annotations, Descriptor, Platform, sha256_digest};
+pub use convert::{Conversion, ConvertError, PlatformIndex, SourceImage, convert_v2};
+pub use descriptor::{Annotations, Descriptor, Platform, PlatformError, sha256_digest};
 pub use index::*;
 pub use json::to_go_json;
 pub use manifest::{
