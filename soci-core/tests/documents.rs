@@ -16,14 +16,13 @@ fn example_ztoc() -> Descriptor {
         size: 184,
         ..Descriptor::default()
     };
-    let ztoc = ztoc_descriptor(
+    ztoc_descriptor(
         "sha256:503b4805851ebd2e29d6d0c047de620d2eee29861da5e463d86b2837f760af2b",
         33256,
         &layer,
         4_194_304,
         false,
-    );
-    ztoc
+    )
 }
 
 fn subject() -> Descriptor {

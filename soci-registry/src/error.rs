@@ -87,8 +87,12 @@ fn detail(code: &Option<String>, message: &str) -> String {
 }
 
 impl RegistryError {
-    /// Whether the registry said the manifest or blob does not exist (404).
+    /// Whether the manifest or blob does not exist (a 404, or no such file in a layout).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, RegistryError::Status { status: 404, .. })
+        match self {
+            RegistryError::Status { status, .. } => *status == 404,
+            RegistryError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
+        }
     }
 }

@@ -175,7 +175,8 @@ pub struct LayoutWriter {
     /// Where blobs go: the target itself, or a directory beside it for a new layout.
     work: PathBuf,
     new: bool,
-    names: Vec<(String, Value)>,
+    /// `index.json` entries to add on commit, by name or (unnamed) by digest.
+    entries: Vec<(Option<String>, Value)>,
     committed: bool,
 }
 
@@ -216,7 +217,7 @@ impl LayoutWriter {
             target,
             work,
             new,
-            names: Vec::new(),
+            entries: Vec::new(),
             committed: false,
         })
     }
@@ -244,10 +245,31 @@ impl LayoutWriter {
         write_file(&path, bytes)
     }
 
+    /// Streams a large blob into the layout: bytes go to a temporary file as they come and
+    /// the blob appears under its digest only when [`BlobSink::finish`] has checked it.
+    pub fn blob_sink(&self, digest: &str) -> Result<BlobSink, RegistryError> {
+        let path = blob_path(&self.work, digest)?;
+        let tmp = temp_name(&path);
+        let file = std::fs::File::create(&tmp).map_err(io_error(&tmp))?;
+        Ok(BlobSink {
+            file: std::io::BufWriter::with_capacity(1 << 20, file),
+            hasher: <sha2::Sha256 as sha2::Digest>::new(),
+            digest: digest.to_owned(),
+            path,
+            tmp,
+        })
+    }
+
     /// Names a manifest (its descriptor as JSON: mediaType, digest, size, optional platform…) in
     /// `index.json` when the writer commits. An existing entry of that name is replaced.
     pub fn name(&mut self, descriptor: Value, name: &str) {
-        self.names.push((name.to_owned(), descriptor));
+        self.entries.push((Some(name.to_owned()), descriptor));
+    }
+
+    /// Lists a manifest in `index.json` without a name when the writer commits (how a layout
+    /// keeps artifacts such as SOCI index v1 manifests reachable); listed once per digest.
+    pub fn add(&mut self, descriptor: Value) {
+        self.entries.push((None, descriptor));
     }
 
     /// Writes `index.json` (merged with the existing one) in one rename, and moves a new layout
@@ -266,9 +288,17 @@ impl LayoutWriter {
         let manifests = index["manifests"]
             .as_array_mut()
             .ok_or_else(|| invalid(&index_path, "no manifests list"))?;
-        for (name, mut descriptor) in std::mem::take(&mut self.names) {
-            manifests.retain(|m| m["annotations"][REF_NAME].as_str() != Some(name.as_str()));
-            descriptor["annotations"][REF_NAME] = Value::String(name);
+        for (name, mut descriptor) in std::mem::take(&mut self.entries) {
+            match name {
+                Some(name) => {
+                    manifests
+                        .retain(|m| m["annotations"][REF_NAME].as_str() != Some(name.as_str()));
+                    descriptor["annotations"][REF_NAME] = Value::String(name);
+                }
+                None => manifests.retain(|m| {
+                    m["digest"] != descriptor["digest"] || m["annotations"][REF_NAME].is_string()
+                }),
+            }
             manifests.push(descriptor);
         }
         let bytes = serde_json::to_vec(&index).map_err(|e| invalid(&index_path, e.to_string()))?;
@@ -293,14 +323,62 @@ impl Drop for LayoutWriter {
     }
 }
 
-/// Writes a file through a temporary name in the same directory and a rename.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
-    let tmp = path.with_file_name(format!(
+/// A blob being streamed into a layout (see [`LayoutWriter::blob_sink`]); dropped unfinished,
+/// it leaves nothing behind.
+pub struct BlobSink {
+    file: std::io::BufWriter<std::fs::File>,
+    hasher: sha2::Sha256,
+    digest: String,
+    path: PathBuf,
+    tmp: PathBuf,
+}
+
+impl BlobSink {
+    /// Appends bytes of the blob.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), RegistryError> {
+        sha2::Digest::update(&mut self.hasher, bytes);
+        self.file.write_all(bytes).map_err(io_error(&self.tmp))
+    }
+
+    /// Checks the digest of what was written and moves the blob into place.
+    pub fn finish(mut self) -> Result<(), RegistryError> {
+        let actual = soci_ztoc::format_sha256(&sha2::Digest::finalize(self.hasher.clone()));
+        if actual != self.digest {
+            return Err(RegistryError::DigestMismatch {
+                what: "blob",
+                expected: self.digest.clone(),
+                actual,
+            });
+        }
+        self.file.flush().map_err(io_error(&self.tmp))?;
+        self.file
+            .get_ref()
+            .sync_all()
+            .map_err(io_error(&self.tmp))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io_error(&self.path))
+    }
+}
+
+impl Drop for BlobSink {
+    fn drop(&mut self) {
+        // After a successful rename the temporary name is gone and this does nothing.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// A temporary name beside `path` for writing it.
+fn temp_name(path: &Path) -> PathBuf {
+    path.with_file_name(format!(
         ".{}.tmp-{}",
         path.file_name()
             .map_or("file".into(), |n| n.to_string_lossy()),
         std::process::id()
-    ));
+    ))
+}
+
+/// Writes a file through a temporary name in the same directory and a rename.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
+    let tmp = temp_name(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -1,11 +1,10 @@
 //! OCI distribution client, ECR authentication, OCI image layouts on disk, and the pipeline that
 //! streams layers into `soci-ztoc` and pushes the results.
-//!
-//! Being built: image references, the registry client and OCI layouts are here; archives, ECR
-//! authentication and the pipeline follow (see the project's issue tracker).
 
 mod client;
+mod destination;
 mod error;
+mod image;
 mod layout;
 mod pipeline;
 mod reference;
@@ -15,8 +14,13 @@ pub use client::{
     ClientOptions, Credentials, MANIFEST_ACCEPT, Manifest, RegistryClient, RetryPolicy,
     ecr_credentials, ecr_host, resolve_credentials,
 };
+pub use destination::Destination;
 pub use error::RegistryError;
-pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
-pub use pipeline::{LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
+pub use image::{Image, PlatformManifest};
+pub use layout::{BlobSink, LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
+pub use pipeline::{
+    BuildConfig, BuiltZtoc, LayerError, LayerJob, LayerOutcome, LayerReport, LayerResult,
+    PipelineError, PlatformReport, Progress, Report, build_ztoc, build_ztocs, convert, create,
+};
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
 pub use source::Source;

@@ -116,7 +116,7 @@ async fn registry_and_layout_sources_give_the_same_ztocs() {
             .iter()
             .zip([&blobs[0], &blobs[1], &blobs[0], &blobs[2]])
         {
-            assert!(result.as_ref().unwrap().to_bytes() == expected(blob));
+            assert!(result.as_ref().unwrap().bytes == expected(blob));
         }
         let events = events.lock().unwrap();
         let started = events

@@ -166,6 +166,11 @@ impl RegistryClient {
         &self.registry
     }
 
+    /// How failed requests are retried.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.options.retry
+    }
+
     /// Fetches a manifest by tag or digest; by digest, its bytes are verified.
     pub async fn get_manifest(
         &self,
@@ -439,16 +444,49 @@ impl RegistryClient {
         bytes: &Bytes,
         scope: &Scope,
     ) -> Result<(), RegistryError> {
-        let mut url = format!("{}/v2/{repository}/blobs/uploads/", self.base);
-        if let Some(from) = &scope.also_pull {
-            url.push_str(&format!(
-                "?mount={}&from={}",
-                url_encode(digest),
-                url_encode(from)
-            ));
+        if let Some(from) = &scope.also_pull
+            && self.mount_blob(repository, digest, from).await?
+        {
+            return Ok(());
         }
+        let put = self.upload_session(repository, digest, scope).await?;
         let response = self
-            .send(Method::POST, &url, scope, &|rb| {
+            .send(Method::PUT, &put, scope, &|rb| {
+                rb.header(CONTENT_TYPE, "application/octet-stream")
+                    .body(bytes.clone())
+            })
+            .await?;
+        self.expect(
+            response,
+            &Method::PUT,
+            &put,
+            &[StatusCode::CREATED, StatusCode::NO_CONTENT],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Asks the registry to link a blob from another repository of the same registry into
+    /// `repository`, without transferring it. Returns whether it did; registries that do not
+    /// mount (or lack the blob there) answer with an upload session, which is left to expire.
+    pub async fn mount_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        from: &str,
+    ) -> Result<bool, RegistryError> {
+        let url = format!(
+            "{}/v2/{repository}/blobs/uploads/?mount={}&from={}",
+            self.base,
+            url_encode(digest),
+            url_encode(from)
+        );
+        let scope = Scope {
+            also_pull: Some(from.to_owned()),
+            ..Scope::push(repository)
+        };
+        let response = self
+            .send(Method::POST, &url, &scope, &|rb| {
                 rb.header(CONTENT_LENGTH, 0)
             })
             .await?;
@@ -460,9 +498,67 @@ impl RegistryClient {
                 &[StatusCode::CREATED, StatusCode::ACCEPTED],
             )
             .await?;
-        if response.status() == StatusCode::CREATED {
-            return Ok(()); // mounted
+        Ok(response.status() == StatusCode::CREATED)
+    }
+
+    /// Uploads a blob of `size` bytes whose content arrives on `chunks`, in one monolithic `PUT`
+    /// (ECR drops chunked `PATCH` data), so a layer of any size goes through without being held
+    /// in memory. One attempt: a stream cannot be replayed, so the caller retries by streaming
+    /// again. The registry checks the digest.
+    pub async fn push_blob_stream(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        chunks: mpsc::Receiver<Bytes>,
+    ) -> Result<(), RegistryError> {
+        let scope = Scope::push(repository);
+        let put = self.upload_session(repository, digest, &scope).await?;
+        let body = futures_util::stream::unfold(chunks, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
+        });
+        let mut request = self
+            .http
+            .put(&put)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(body));
+        if let Some(header) = self.cached_auth(&scope) {
+            request = request.header(AUTHORIZATION, header);
         }
+        let response = request.send().await.map_err(|e| RegistryError::Transport {
+            method: "PUT".into(),
+            url: put.clone(),
+            message: error_chain(&e),
+        })?;
+        self.expect(
+            response,
+            &Method::PUT,
+            &put,
+            &[StatusCode::CREATED, StatusCode::NO_CONTENT],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Opens an upload session and returns the URL to `PUT` the whole blob to.
+    async fn upload_session(
+        &self,
+        repository: &str,
+        digest: &str,
+        scope: &Scope,
+    ) -> Result<String, RegistryError> {
+        let url = format!("{}/v2/{repository}/blobs/uploads/", self.base);
+        let response = self
+            .send(Method::POST, &url, scope, &|rb| {
+                rb.header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        let response = self
+            .expect(response, &Method::POST, &url, &[StatusCode::ACCEPTED])
+            .await?;
         let location = response
             .headers()
             .get(LOCATION)
@@ -478,20 +574,7 @@ impl RegistryClient {
         };
         put.push(if put.contains('?') { '&' } else { '?' });
         put.push_str(&format!("digest={}", url_encode(digest)));
-        let response = self
-            .send(Method::PUT, &put, scope, &|rb| {
-                rb.header(CONTENT_TYPE, "application/octet-stream")
-                    .body(bytes.clone())
-            })
-            .await?;
-        self.expect(
-            response,
-            &Method::PUT,
-            &put,
-            &[StatusCode::CREATED, StatusCode::NO_CONTENT],
-        )
-        .await?;
-        Ok(())
+        Ok(put)
     }
 
     /// The referrers of a manifest through the OCI 1.1 referrers API, or `None` when the registry

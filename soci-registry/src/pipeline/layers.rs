@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use soci_ztoc::{BuildError, BuildOptions, Builder, Ztoc};
+use soci_ztoc::{BuildError, BuildOptions, Builder};
 use tokio::sync::mpsc;
 
 use crate::error::RegistryError;
@@ -22,6 +22,17 @@ pub struct LayerJob {
     pub size: u64,
     /// How to build its zTOC (compression follows from the media type).
     pub options: BuildOptions,
+}
+
+/// A layer's zTOC, encoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltZtoc {
+    /// The zTOC's bytes.
+    pub bytes: Bytes,
+    /// Their digest.
+    pub digest: String,
+    /// Whether the layer needs no xattr lookups (see [`soci_core::xattrs_can_be_disabled`]).
+    pub xattrs_can_be_disabled: bool,
 }
 
 /// What the pipeline reports as it goes, for progress bars and logs.
@@ -43,6 +54,20 @@ pub enum Progress {
         done: u64,
         /// Layer size.
         size: u64,
+    },
+    /// A layer gets no zTOC.
+    Skipped {
+        /// Layer digest.
+        digest: String,
+        /// Why.
+        reason: String,
+    },
+    /// A layer's zTOC from an earlier run is used again.
+    Reused {
+        /// Layer digest.
+        digest: String,
+        /// The zTOC's digest.
+        ztoc_digest: String,
     },
     /// A layer's zTOC is built.
     Done {
@@ -83,7 +108,7 @@ pub async fn build_ztoc(
     source: &Source,
     job: &LayerJob,
     progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<Ztoc, LayerError> {
+) -> Result<BuiltZtoc, LayerError> {
     let digest = job.digest.clone();
     progress(Progress::Started {
         digest: digest.clone(),
@@ -107,7 +132,13 @@ pub async fn build_ztoc(
         }
         // The last figure always goes out, so a bar ends at its total.
         let _ = report_tx.send(builder.bytes_fed());
-        builder.finish()
+        let ztoc = builder.finish()?;
+        let bytes = Bytes::from(ztoc.to_bytes());
+        Ok::<_, BuildError>(BuiltZtoc {
+            digest: soci_ztoc::sha256_digest(&bytes),
+            xattrs_can_be_disabled: soci_core::xattrs_can_be_disabled(&ztoc),
+            bytes,
+        })
     });
     let fetch = source.stream_blob(&job.digest, size, tx);
     let forward = async {
@@ -132,17 +163,16 @@ pub async fn build_ztoc(
         })?,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     };
-    let bytes = ztoc.to_bytes();
     progress(Progress::Done {
         digest,
-        ztoc_digest: soci_ztoc::sha256_digest(&bytes),
-        ztoc_size: bytes.len() as u64,
+        ztoc_digest: ztoc.digest.clone(),
+        ztoc_size: ztoc.bytes.len() as u64,
     });
     Ok(ztoc)
 }
 
 /// The outcome of one layer, shareable between the platforms that list it.
-pub type LayerResult = Result<Arc<Ztoc>, Arc<LayerError>>;
+pub type LayerResult = Result<Arc<BuiltZtoc>, Arc<LayerError>>;
 
 /// Builds the zTOCs of `jobs`, at most `concurrency` at once, each layer once even if listed
 /// twice. Results come back in the order of `jobs`.

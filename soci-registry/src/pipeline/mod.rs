@@ -1,10 +1,816 @@
-//! The pipeline: layers streamed from a source into zTOCs, several at once.
+//! The pipeline: an image's layers streamed from a source into zTOCs, several at once, and the
+//! SOCI index (V1, [`create`]) or SOCI-enabled image (V2, [`convert`]) written to a destination.
 //!
 //! One layer is read once: its bytes go from the source (registry or layout) through a small
 //! bounded channel into a `soci_ztoc::Builder` running on a blocking thread, while the source
 //! checks the blob's size and digest. Nothing is written to disk and memory per layer is the
 //! channel (a few chunks) plus the zTOC being built.
+//!
+//! Writes follow the house order, so that an error or a kill at any point leaves nothing that
+//! points at something missing: blobs (copied layers and configs, zTOCs, the `{}` config), then
+//! SOCI index manifests, then rewritten image manifests, then the image index, and the tag last.
 
 mod layers;
+mod report;
+mod reuse;
 
-pub use layers::{LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use soci_core::{
+    ConvertError, DISABLE_XATTRS, Descriptor, Document, EMPTY_CONFIG, ImageIndex, ImageManifest,
+    IndexVersion, LayerDecision, OCI_INDEX, OCI_MANIFEST, Platform, PlatformIndex, PolicyError,
+    SOCI_INDEX_V1, SOCI_INDEX_V2, SourceImage, referrers_tag, sha256_digest, soci_index,
+    ztoc_descriptor,
+};
+use soci_ztoc::{BuildOptions, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE, Ztoc};
+
+pub use layers::{BuiltZtoc, LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
+pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
+use reuse::{Candidate, Reusable};
+
+use crate::destination::Destination;
+use crate::error::RegistryError;
+use crate::image::{Image, PlatformManifest};
+use crate::source::Source;
+
+/// How a build is made, with the reference's defaults.
+#[derive(Clone, Debug)]
+pub struct BuildConfig {
+    /// Uncompressed bytes between checkpoints (default 4 MiB).
+    pub span_size: i64,
+    /// Layers strictly smaller get no zTOC (default 10 MiB).
+    pub min_layer_size: u64,
+    /// Stored in zTOCs and indexes (default `AWS SOCI CLI v0.2`).
+    pub build_tool_identifier: String,
+    /// The `xattr` optimisation: mark zTOCs of layers without xattrs so the snapshotter skips
+    /// xattr lookups.
+    pub xattr_optimization: bool,
+    /// Platforms to index; empty for every platform of the image.
+    pub platforms: Vec<Platform>,
+    /// Layers indexed at once (default: the available cores).
+    pub concurrency: usize,
+    /// Build every zTOC again, even where an earlier run's could be used.
+    pub force: bool,
+    /// V2: write the SOCI-enabled image even if no layer got a zTOC (its tag then exists for
+    /// deployments that expect it), instead of failing with [`PipelineError::NoZtocs`].
+    pub allow_empty: bool,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            span_size: DEFAULT_SPAN_SIZE,
+            min_layer_size: soci_core::DEFAULT_MIN_LAYER_SIZE,
+            build_tool_identifier: DEFAULT_BUILD_TOOL_IDENTIFIER.to_owned(),
+            xattr_optimization: false,
+            platforms: Vec::new(),
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            force: false,
+            allow_empty: false,
+        }
+    }
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The image lists no platform that can be indexed.
+    #[error("image does not support any platforms")]
+    NoPlatforms,
+    /// A requested platform is not in the image.
+    #[error("image manifest for {platform}: not found (the image has: {available})")]
+    PlatformNotFound {
+        /// The platform asked for.
+        platform: String,
+        /// The platforms the image has.
+        available: String,
+    },
+    /// A manifest lists something the reference refuses to index.
+    #[error("platform {platform}: {source}")]
+    Policy {
+        /// The platform whose manifest it is.
+        platform: String,
+        /// What was refused.
+        #[source]
+        source: PolicyError,
+    },
+    /// A manifest could not be read.
+    #[error("manifest {digest}: {message}")]
+    Manifest {
+        /// Its digest.
+        digest: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Layers could not be indexed (all failures, joined as the reference joins them).
+    #[error("errors encountered while building soci layers; {}", join(.0))]
+    Layers(Vec<Arc<LayerError>>),
+    /// No layer of any platform got a zTOC: nothing to write.
+    #[error(
+        "no ztocs created, all layers either skipped or produced errors (layers below the minimum layer size get none; lower it or, for convert, allow an empty index)"
+    )]
+    NoZtocs,
+}
+
+fn join(errors: &[Arc<LayerError>]) -> String {
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One platform being indexed.
+struct Work {
+    entry: PlatformManifest,
+    manifest: ImageManifest,
+    /// The zTOC of each layer, in manifest order, once known.
+    ztocs: Vec<Option<Descriptor>>,
+    report: PlatformReport,
+}
+
+/// A zTOC to store at the destination.
+enum Blob {
+    Built(Arc<BuiltZtoc>),
+    Reused(Box<Candidate>),
+}
+
+/// What indexing the platforms of an image produced, before anything is written.
+struct Indexed {
+    work: Vec<Work>,
+    blobs: Vec<Blob>,
+    bytes_indexed: u64,
+}
+
+/// Builds a SOCI index V1 for each platform of `image` and writes it to `destination` as a
+/// referrer of its image manifest (the referrers API, or the `sha256-<hex>` tag where the
+/// registry lacks it; in a layout, an unnamed `index.json` entry).
+pub async fn create(
+    image: &Image,
+    destination: &Destination,
+    config: &BuildConfig,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Result<Report, PipelineError> {
+    let mut reusable = Reusable::new(config.span_size, &config.build_tool_identifier);
+    let platforms = select_platforms(image, config).await?;
+    let existing = destination.as_source();
+    let mut referrers = Vec::new();
+    for platform in &platforms {
+        let listed = match &existing {
+            Some(origin) => {
+                let listed = list_referrers(origin, &platform.descriptor).await?;
+                if !config.force {
+                    for index in listed.iter().flatten() {
+                        reusable.add_index(origin, index).await?;
+                    }
+                }
+                listed
+            }
+            None => None,
+        };
+        referrers.push(listed);
+    }
+    let mut indexed = index_platforms(image, platforms, config, &reusable, progress).await?;
+    let documents: Vec<Option<Document>> = indexed
+        .work
+        .iter()
+        .map(|w| {
+            let ztocs: Vec<Descriptor> = w.ztocs.iter().flatten().cloned().collect();
+            (!ztocs.is_empty()).then(|| {
+                soci_index(
+                    IndexVersion::V1,
+                    ztocs,
+                    Some(&w.entry.descriptor),
+                    &config.build_tool_identifier,
+                )
+            })
+        })
+        .collect();
+    if documents.iter().all(Option::is_none) {
+        return Err(PipelineError::NoZtocs);
+    }
+    let unchanged = documents.iter().zip(&referrers).all(|(doc, listed)| {
+        doc.as_ref().is_none_or(|doc| {
+            listed
+                .iter()
+                .flatten()
+                .any(|d| d.digest == doc.descriptor.digest)
+        })
+    });
+    if !unchanged {
+        // The subject manifests must be where their referrers are.
+        for (work, _) in indexed
+            .work
+            .iter()
+            .zip(&documents)
+            .filter(|(_, d)| d.is_some())
+        {
+            let subject = &work.entry.descriptor;
+            if destination.has_manifest(&subject.digest).await? {
+                continue;
+            }
+            copy_graph(
+                destination,
+                &image.source,
+                &work.manifest,
+                config.concurrency,
+            )
+            .await?;
+            let bytes = image
+                .source
+                .manifest(&subject.digest, &subject.media_type)
+                .await?
+                .bytes;
+            destination
+                .put_manifest(&Document {
+                    bytes: bytes.to_vec(),
+                    descriptor: subject.bare(),
+                })
+                .await?;
+        }
+        store_ztocs(destination, &indexed.blobs, config.concurrency).await?;
+        for (doc, work) in documents.iter().zip(&indexed.work) {
+            if let Some(doc) = doc {
+                destination.put_manifest(doc).await?;
+                publish_referrer(destination, doc, &work.entry.descriptor).await?;
+            }
+        }
+        destination.commit()?;
+    }
+    for (work, doc) in indexed.work.iter_mut().zip(documents) {
+        work.report.soci_index = doc.map(|d| d.descriptor);
+    }
+    Ok(Report {
+        index_version: "V1",
+        platforms: indexed.work.into_iter().map(|w| w.report).collect(),
+        image_index: None,
+        tag: None,
+        unchanged,
+        bytes_indexed: indexed.bytes_indexed,
+    })
+}
+
+/// Converts `image` into a SOCI-enabled image (V2): builds a SOCI index for each platform,
+/// rewrites the image manifests to name their index, and writes the new image index to
+/// `destination` under `tag` (the reference names it `<tag>-soci`). Converting an image that
+/// is already converted the same way writes nothing and says so ([`Report::unchanged`]).
+pub async fn convert(
+    image: &Image,
+    destination: &Destination,
+    tag: &str,
+    config: &BuildConfig,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Result<Report, PipelineError> {
+    let platforms = select_platforms(image, config).await?;
+    let previous = destination.tagged(tag).await?;
+    let mut reusable = Reusable::new(config.span_size, &config.build_tool_identifier);
+    if !config.force {
+        // SOCI indexes of an earlier conversion: at the destination's tag, or in the image
+        // itself when a converted image is converted again.
+        let earlier = [
+            (
+                destination.as_source(),
+                previous.as_ref().map(|m| m.bytes.clone()),
+            ),
+            (Some(image.source.clone()), Some(image.bytes.clone())),
+        ];
+        for (origin, bytes) in earlier {
+            let (Some(origin), Some(bytes)) = (origin, bytes) else {
+                continue;
+            };
+            let Ok(index) = ImageIndex::parse(&bytes) else {
+                continue;
+            };
+            for entry in index
+                .manifests
+                .iter()
+                .filter(|m| m.artifact_type == SOCI_INDEX_V2)
+            {
+                reusable.add_index(&origin, entry).await?;
+            }
+        }
+    }
+    let single_platform = (!image.is_index()).then(|| platforms[0].platform.clone());
+    let mut indexed = index_platforms(image, platforms, config, &reusable, progress).await?;
+
+    let indexes: Vec<PlatformIndex> = indexed
+        .work
+        .iter()
+        .filter_map(|w| {
+            let ztocs: Vec<Descriptor> = w.ztocs.iter().flatten().cloned().collect();
+            (!ztocs.is_empty()).then(|| PlatformIndex {
+                manifest_digest: w.entry.descriptor.digest.clone(),
+                platform: w.entry.platform.clone(),
+                index: soci_index(IndexVersion::V2, ztocs, None, &config.build_tool_identifier),
+            })
+        })
+        .collect();
+    // Every manifest of the image is rewritten, as the reference does once it has pulled them
+    // all, so that the new index never points at a manifest the destination lacks.
+    let manifests = fetch_manifests(image).await?;
+    let conversion = soci_core::convert_v2(
+        SourceImage {
+            target: &image.target,
+            bytes: &image.bytes,
+            platform: single_platform.as_ref(),
+        },
+        &|digest| manifests.get(digest).map(|b| b.to_vec()),
+        &indexes,
+        config.allow_empty,
+    )
+    .map_err(|e| match e {
+        ConvertError::NoZtocs => PipelineError::NoZtocs,
+        other => PipelineError::Manifest {
+            digest: image.target.digest.clone(),
+            message: other.to_string(),
+        },
+    })?;
+
+    let unchanged = previous
+        .as_ref()
+        .is_some_and(|m| m.digest == conversion.index.descriptor.digest);
+    if !unchanged {
+        write_conversion(image, destination, &conversion, &indexes, &indexed, config).await?;
+        destination.tag(&conversion.index, tag).await?;
+        destination.commit()?;
+    }
+    for work in &mut indexed.work {
+        work.report.soci_index = indexes
+            .iter()
+            .find(|i| i.manifest_digest == work.entry.descriptor.digest)
+            .map(|i| i.index.descriptor.clone());
+    }
+    Ok(Report {
+        index_version: "V2",
+        platforms: indexed.work.into_iter().map(|w| w.report).collect(),
+        image_index: Some(conversion.index.descriptor),
+        tag: Some(tag.to_owned()),
+        unchanged,
+        bytes_indexed: indexed.bytes_indexed,
+    })
+}
+
+/// Everything a conversion writes but the tag, in the house order.
+async fn write_conversion(
+    image: &Image,
+    destination: &Destination,
+    conversion: &soci_core::Conversion,
+    indexes: &[PlatformIndex],
+    indexed: &Indexed,
+    config: &BuildConfig,
+) -> Result<(), PipelineError> {
+    for manifest in &conversion.manifests {
+        let manifest = parse_manifest(&manifest.descriptor.digest, &manifest.bytes)?;
+        copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
+    }
+    store_ztocs(destination, &indexed.blobs, config.concurrency).await?;
+    // SOCI indexes of an earlier conversion that this one keeps (platforms not converted again).
+    let new_index =
+        ImageIndex::parse(&conversion.index.bytes).map_err(|e| PipelineError::Manifest {
+            digest: conversion.index.descriptor.digest.clone(),
+            message: e.to_string(),
+        })?;
+    for kept in new_index.manifests.iter().filter(|m| {
+        m.artifact_type == SOCI_INDEX_V2
+            && !indexes
+                .iter()
+                .any(|i| i.index.descriptor.digest == m.digest)
+    }) {
+        if destination.has_manifest(&kept.digest).await? {
+            continue;
+        }
+        let bytes = image
+            .source
+            .manifest(&kept.digest, OCI_MANIFEST)
+            .await?
+            .bytes;
+        let manifest = parse_manifest(&kept.digest, &bytes)?;
+        copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
+        destination
+            .put_manifest(&Document {
+                bytes: bytes.to_vec(),
+                descriptor: kept.bare(),
+            })
+            .await?;
+    }
+    for index in indexes {
+        destination.put_manifest(&index.index).await?;
+    }
+    for manifest in &conversion.manifests {
+        destination.put_manifest(manifest).await?;
+    }
+    destination.put_manifest(&conversion.index).await?;
+    Ok(())
+}
+
+/// The image's platform manifests that `config` asks for, in the order asked (image order
+/// for all), each once.
+async fn select_platforms(
+    image: &Image,
+    config: &BuildConfig,
+) -> Result<Vec<PlatformManifest>, PipelineError> {
+    let available = image.platforms().await?;
+    if available.is_empty() {
+        return Err(PipelineError::NoPlatforms);
+    }
+    if config.platforms.is_empty() {
+        let mut seen: Vec<&Platform> = Vec::new();
+        let mut selected = Vec::new();
+        for p in &available {
+            if !seen.iter().any(|s| s.matches(&p.platform)) {
+                seen.push(&p.platform);
+                selected.push(p.clone());
+            }
+        }
+        return Ok(selected);
+    }
+    let mut selected: Vec<PlatformManifest> = Vec::new();
+    for wanted in &config.platforms {
+        if selected.iter().any(|s| s.platform.matches(wanted)) {
+            continue;
+        }
+        match available.iter().find(|p| p.platform.matches(wanted)) {
+            Some(found) => selected.push(PlatformManifest {
+                descriptor: found.descriptor.clone(),
+                // The platform as asked is the one written, as the reference does.
+                platform: if image.is_index() {
+                    found.platform.clone()
+                } else {
+                    wanted.normalized()
+                },
+            }),
+            None => {
+                return Err(PipelineError::PlatformNotFound {
+                    platform: wanted.to_string(),
+                    available: available
+                        .iter()
+                        .map(|p| p.platform.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// Decides every layer of every platform, builds the zTOCs that cannot be reused (each layer
+/// once, `config.concurrency` at once) and returns the zTOC descriptors per layer.
+async fn index_platforms(
+    image: &Image,
+    platforms: Vec<PlatformManifest>,
+    config: &BuildConfig,
+    reusable: &Reusable,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Result<Indexed, PipelineError> {
+    let mut work = Vec::new();
+    let mut jobs: Vec<(usize, usize, LayerJob)> = Vec::new();
+    let mut blobs = Vec::new();
+    let mut reused_digests = HashSet::new();
+    for entry in platforms {
+        let manifest = image
+            .source
+            .manifest(&entry.descriptor.digest, &entry.descriptor.media_type)
+            .await?;
+        let manifest = parse_manifest(&entry.descriptor.digest, &manifest.bytes)?;
+        let platform = entry.platform.to_string();
+        let mut ztocs = Vec::new();
+        let mut layers = Vec::new();
+        for (i, layer) in manifest.layers.iter().enumerate() {
+            let decision = soci_core::decide(layer, config.min_layer_size).map_err(|source| {
+                PipelineError::Policy {
+                    platform: platform.clone(),
+                    source,
+                }
+            })?;
+            let outcome = match decision {
+                LayerDecision::Skip(reason) => {
+                    progress(Progress::Skipped {
+                        digest: layer.digest.clone(),
+                        reason: reason.to_string(),
+                    });
+                    ztocs.push(None);
+                    LayerOutcome::Skipped {
+                        reason: reason.to_string(),
+                    }
+                }
+                LayerDecision::Index(compression) => {
+                    match reusable.get(&layer.digest) {
+                        Some(candidate) => {
+                            let disable = config.xattr_optimization
+                                && reused_xattrs_can_be_disabled(candidate).await?;
+                            let found = &candidate.descriptor;
+                            ztocs.push(Some(ztoc_descriptor(
+                                &found.digest,
+                                found.size,
+                                layer,
+                                config.span_size,
+                                disable,
+                            )));
+                            if reused_digests.insert(found.digest.clone()) {
+                                progress(Progress::Reused {
+                                    digest: layer.digest.clone(),
+                                    ztoc_digest: found.digest.clone(),
+                                });
+                                blobs.push(Blob::Reused(Box::new(candidate.clone())));
+                            }
+                            LayerOutcome::Reused {
+                                ztoc: found.digest.clone(),
+                                ztoc_size: found.size,
+                            }
+                        }
+                        None => {
+                            jobs.push((
+                                work.len(),
+                                i,
+                                LayerJob {
+                                    digest: layer.digest.clone(),
+                                    size: layer.size,
+                                    options: BuildOptions {
+                                        span_size: config.span_size,
+                                        build_tool_identifier: config.build_tool_identifier.clone(),
+                                        compression,
+                                        threaded_digests: false,
+                                    },
+                                },
+                            ));
+                            ztocs.push(None);
+                            // Filled in once built.
+                            LayerOutcome::Skipped {
+                                reason: String::new(),
+                            }
+                        }
+                    }
+                }
+            };
+            layers.push(LayerReport {
+                digest: layer.digest.clone(),
+                media_type: layer.media_type.clone(),
+                size: layer.size,
+                outcome,
+            });
+        }
+        work.push(Work {
+            report: PlatformReport {
+                platform,
+                manifest: entry.descriptor.digest.clone(),
+                soci_index: None,
+                layers,
+            },
+            entry,
+            manifest,
+            ztocs,
+        });
+    }
+
+    let layer_jobs: Vec<LayerJob> = jobs.iter().map(|(_, _, job)| job.clone()).collect();
+    let results = build_ztocs(&image.source, &layer_jobs, config.concurrency, progress).await;
+    let mut errors: Vec<Arc<LayerError>> = Vec::new();
+    let mut stored = HashSet::new();
+    let mut bytes_indexed = 0;
+    for ((w, i, job), result) in jobs.iter().zip(results) {
+        match result {
+            Ok(built) => {
+                let layer = &work[*w].manifest.layers[*i];
+                let disable = config.xattr_optimization && built.xattrs_can_be_disabled;
+                work[*w].ztocs[*i] = Some(ztoc_descriptor(
+                    &built.digest,
+                    built.bytes.len() as u64,
+                    layer,
+                    config.span_size,
+                    disable,
+                ));
+                work[*w].report.layers[*i].outcome = LayerOutcome::Built {
+                    ztoc: built.digest.clone(),
+                    ztoc_size: built.bytes.len() as u64,
+                };
+                if stored.insert(built.digest.clone()) {
+                    bytes_indexed += job.size;
+                    blobs.push(Blob::Built(built));
+                }
+            }
+            Err(e) => {
+                if !errors.iter().any(|known| Arc::ptr_eq(known, &e)) {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(PipelineError::Layers(errors));
+    }
+    Ok(Indexed {
+        work,
+        blobs,
+        bytes_indexed,
+    })
+}
+
+/// Whether a reused zTOC's layer needs no xattr lookups: said by its earlier descriptor, or
+/// else read from the zTOC itself.
+async fn reused_xattrs_can_be_disabled(candidate: &Candidate) -> Result<bool, PipelineError> {
+    let descriptor = &candidate.descriptor;
+    if descriptor
+        .annotations
+        .get(DISABLE_XATTRS)
+        .map(String::as_str)
+        == Some("true")
+    {
+        return Ok(true);
+    }
+    let bytes = candidate
+        .origin
+        .blob(&descriptor.digest, descriptor.size)
+        .await?;
+    let ztoc = Ztoc::from_bytes(&bytes).map_err(|e| PipelineError::Manifest {
+        digest: descriptor.digest.clone(),
+        message: format!("stored zTOC cannot be read: {e}"),
+    })?;
+    Ok(soci_core::xattrs_can_be_disabled(&ztoc))
+}
+
+/// Stores the zTOCs and the `{}` config of the indexes, `concurrency` at once.
+async fn store_ztocs(
+    destination: &Destination,
+    blobs: &[Blob],
+    concurrency: usize,
+) -> Result<(), PipelineError> {
+    destination
+        .put_blob(
+            &sha256_digest(EMPTY_CONFIG),
+            Bytes::from_static(EMPTY_CONFIG),
+        )
+        .await?;
+    futures_util::stream::iter(blobs)
+        .map(|blob| async move {
+            match blob {
+                Blob::Built(built) => {
+                    destination
+                        .put_blob(&built.digest, built.bytes.clone())
+                        .await
+                }
+                Blob::Reused(candidate) => {
+                    destination
+                        .copy_blob(&candidate.origin, &candidate.descriptor)
+                        .await
+                }
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<()>()
+        .await?;
+    Ok(())
+}
+
+/// Copies a manifest's config and layers from `source` to `destination` where it lacks them.
+async fn copy_graph(
+    destination: &Destination,
+    source: &Source,
+    manifest: &ImageManifest,
+    concurrency: usize,
+) -> Result<(), PipelineError> {
+    futures_util::stream::iter(std::iter::once(&manifest.config).chain(&manifest.layers))
+        .map(|blob| destination.copy_blob(source, blob))
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<()>()
+        .await?;
+    Ok(())
+}
+
+/// The bytes of every image manifest an image index lists (but SOCI indexes), by digest.
+async fn fetch_manifests(image: &Image) -> Result<HashMap<String, Bytes>, PipelineError> {
+    let entries = match image.index()? {
+        Some(index) => index.manifests,
+        None => vec![image.target.clone()],
+    };
+    let mut manifests = HashMap::new();
+    for entry in entries.iter().filter(|e| e.artifact_type != SOCI_INDEX_V2) {
+        if entry.digest == image.target.digest {
+            manifests.insert(entry.digest.clone(), image.bytes.clone());
+            continue;
+        }
+        let manifest = image
+            .source
+            .manifest(&entry.digest, &entry.media_type)
+            .await?;
+        manifests.insert(entry.digest.clone(), manifest.bytes);
+    }
+    Ok(manifests)
+}
+
+fn parse_manifest(digest: &str, bytes: &[u8]) -> Result<ImageManifest, PipelineError> {
+    ImageManifest::parse(bytes).map_err(|e| PipelineError::Manifest {
+        digest: digest.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The SOCI index V1 manifests that already refer to `subject` at `origin` (`None` when the
+/// destination cannot tell).
+async fn list_referrers(
+    origin: &Source,
+    subject: &Descriptor,
+) -> Result<Option<Vec<Descriptor>>, PipelineError> {
+    let listing = match origin {
+        Source::Registry { client, repository } => {
+            match client
+                .referrers(repository, &subject.digest, Some(SOCI_INDEX_V1))
+                .await?
+            {
+                Some(listing) => Some(listing.bytes),
+                None => match client
+                    .get_manifest(repository, &referrers_tag(&subject.digest))
+                    .await
+                {
+                    Ok(manifest) => Some(manifest.bytes),
+                    Err(e) if e.is_not_found() => None,
+                    Err(e) => return Err(e.into()),
+                },
+            }
+        }
+        Source::Layout(layout) => {
+            let listed = layout
+                .entries()?
+                .into_iter()
+                .filter(|e| e.name.is_none() && e.media_type == OCI_MANIFEST)
+                .map(|e| Descriptor {
+                    media_type: e.media_type,
+                    digest: e.digest,
+                    size: e.size,
+                    artifact_type: SOCI_INDEX_V1.into(),
+                    ..Descriptor::default()
+                })
+                .collect();
+            return Ok(Some(listed));
+        }
+    };
+    Ok(listing
+        .and_then(|bytes| ImageIndex::parse(&bytes).ok())
+        .map(|index| {
+            index
+                .manifests
+                .into_iter()
+                .filter(|m| m.artifact_type == SOCI_INDEX_V1)
+                .collect()
+        }))
+}
+
+/// Makes a stored SOCI index V1 findable from its subject: registries with the referrers API
+/// do it themselves; for the others the `sha256-<hex>` tag's index gains it; a layout lists it
+/// in `index.json`.
+async fn publish_referrer(
+    destination: &Destination,
+    index: &Document,
+    subject: &Descriptor,
+) -> Result<(), PipelineError> {
+    let descriptor = Descriptor {
+        annotations: ImageManifest::parse(&index.bytes)
+            .map(|m| m.annotations)
+            .unwrap_or_default(),
+        artifact_type: SOCI_INDEX_V1.into(),
+        ..index.descriptor.bare()
+    };
+    let Destination::Registry { client, repository } = destination else {
+        destination.list(&descriptor)?;
+        return Ok(());
+    };
+    if client
+        .referrers(repository, &subject.digest, Some(SOCI_INDEX_V1))
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let tag = referrers_tag(&subject.digest);
+    let mut fallback = match destination.tagged(&tag).await? {
+        Some(existing) => {
+            ImageIndex::parse(&existing.bytes).map_err(|e| PipelineError::Manifest {
+                digest: existing.digest.clone(),
+                message: format!("referrers tag {tag}: {e}"),
+            })?
+        }
+        None => ImageIndex {
+            schema_version: 2,
+            media_type: OCI_INDEX.into(),
+            ..ImageIndex::default()
+        },
+    };
+    if fallback
+        .manifests
+        .iter()
+        .any(|m| m.digest == descriptor.digest)
+    {
+        return Ok(());
+    }
+    fallback.manifests.push(descriptor);
+    let document = Document::encode(&fallback, OCI_INDEX);
+    destination.tag(&document, &tag).await?;
+    Ok(())
+}

@@ -5,6 +5,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod faults;
+pub mod images;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,274 @@
+//! Where results are written: a registry repository or an OCI layout, behind one interface that
+//! keeps the house's order of writes possible (blobs, then the manifests that name them, then
+//! the tag).
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use soci_core::{Descriptor, Document};
+use tokio::sync::mpsc;
+
+use crate::client::{Manifest, RegistryClient};
+use crate::error::RegistryError;
+use crate::layout::{LayoutWriter, OciLayout};
+use crate::source::Source;
+
+/// Chunks in flight while a blob is copied.
+const IN_FLIGHT: usize = 8;
+
+/// A repository or layout that results are written to.
+pub enum Destination {
+    /// A repository of a registry.
+    Registry {
+        /// The client of its registry.
+        client: Arc<RegistryClient>,
+        /// The repository.
+        repository: String,
+    },
+    /// An OCI image layout directory, new or existing; nothing in it changes before
+    /// [`Destination::commit`] but new blobs.
+    Layout {
+        /// The layout as it was, if it existed (for reading what it has).
+        existing: Option<OciLayout>,
+        /// The writer; `None` once committed.
+        writer: Mutex<Option<LayoutWriter>>,
+    },
+}
+
+impl Destination {
+    /// A layout at `path`, created on commit if it does not exist.
+    pub fn layout(path: impl Into<std::path::PathBuf>) -> Result<Destination, RegistryError> {
+        let path = path.into();
+        let writer = LayoutWriter::open(&path)?;
+        Ok(Destination::Layout {
+            existing: OciLayout::open(&path).ok(),
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Where to read what the destination already holds from.
+    pub fn as_source(&self) -> Option<Source> {
+        match self {
+            Destination::Registry { client, repository } => Some(Source::Registry {
+                client: client.clone(),
+                repository: repository.clone(),
+            }),
+            Destination::Layout { existing, .. } => existing.clone().map(Source::Layout),
+        }
+    }
+
+    /// A manifest by tag (or layout name), if the destination has one.
+    pub async fn tagged(&self, tag: &str) -> Result<Option<Manifest>, RegistryError> {
+        match self {
+            Destination::Registry { client, repository } => {
+                match client.get_manifest(repository, tag).await {
+                    Ok(manifest) => Ok(Some(manifest)),
+                    Err(e) if e.is_not_found() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            Destination::Layout { existing, .. } => {
+                let Some(layout) = existing else {
+                    return Ok(None);
+                };
+                let Some(entry) = layout
+                    .entries()?
+                    .into_iter()
+                    .rev()
+                    .find(|e| e.name.as_deref() == Some(tag))
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(Manifest {
+                    bytes: layout.read_blob(&entry.digest, 4 << 20)?,
+                    media_type: entry.media_type,
+                    digest: entry.digest,
+                }))
+            }
+        }
+    }
+
+    /// Whether the destination has a blob.
+    pub async fn has_blob(&self, digest: &str) -> Result<bool, RegistryError> {
+        match self {
+            Destination::Registry { client, repository } => {
+                client.blob_exists(repository, digest).await
+            }
+            Destination::Layout { writer, .. } => with_writer(writer, |w| Ok(w.has_blob(digest))),
+        }
+    }
+
+    /// Whether the destination has a manifest.
+    pub async fn has_manifest(&self, digest: &str) -> Result<bool, RegistryError> {
+        match self {
+            Destination::Registry { client, repository } => {
+                Ok(client.manifest_digest(repository, digest).await?.is_some())
+            }
+            Destination::Layout { writer, .. } => with_writer(writer, |w| Ok(w.has_blob(digest))),
+        }
+    }
+
+    /// Stores a small blob (a zTOC, the `{}` config) unless it is there already.
+    pub async fn put_blob(&self, digest: &str, bytes: Bytes) -> Result<(), RegistryError> {
+        match self {
+            Destination::Registry { client, repository } => {
+                client.push_blob(repository, digest, bytes, None).await
+            }
+            Destination::Layout { writer, .. } => {
+                with_writer(writer, |w| w.write_blob(digest, &bytes))
+            }
+        }
+    }
+
+    /// Stores a manifest by its digest (not tagged).
+    pub async fn put_manifest(&self, document: &Document) -> Result<(), RegistryError> {
+        let descriptor = &document.descriptor;
+        match self {
+            Destination::Registry { client, repository } => {
+                client
+                    .put_manifest(
+                        repository,
+                        &descriptor.digest,
+                        Bytes::from(document.bytes.clone()),
+                        &descriptor.media_type,
+                    )
+                    .await?;
+                Ok(())
+            }
+            Destination::Layout { writer, .. } => with_writer(writer, |w| {
+                w.write_blob(&descriptor.digest, &document.bytes)
+            }),
+        }
+    }
+
+    /// Points `tag` at a stored manifest. In a layout, this happens on commit.
+    pub async fn tag(&self, document: &Document, tag: &str) -> Result<(), RegistryError> {
+        match self {
+            Destination::Registry { client, repository } => {
+                client
+                    .put_manifest(
+                        repository,
+                        tag,
+                        Bytes::from(document.bytes.clone()),
+                        &document.descriptor.media_type,
+                    )
+                    .await?;
+                Ok(())
+            }
+            Destination::Layout { writer, .. } => with_writer(writer, |w| {
+                w.name(to_json(&document.descriptor), tag);
+                Ok(())
+            }),
+        }
+    }
+
+    /// Lists a stored manifest in a layout's `index.json` without a name (how a layout keeps
+    /// SOCI index v1 manifests reachable); registries need nothing of the kind.
+    pub fn list(&self, descriptor: &Descriptor) -> Result<(), RegistryError> {
+        if let Destination::Layout { writer, .. } = self {
+            with_writer(writer, |w| {
+                w.add(to_json(descriptor));
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Copies a blob from `source` unless the destination has it: by cross-repository mount
+    /// within one registry, else streamed through (never held whole, never on disk but in a
+    /// layout), retried as the source's retry policy allows.
+    pub async fn copy_blob(
+        &self,
+        source: &Source,
+        descriptor: &Descriptor,
+    ) -> Result<(), RegistryError> {
+        let (digest, size) = (descriptor.digest.as_str(), descriptor.size);
+        if self.has_blob(digest).await? {
+            return Ok(());
+        }
+        match self {
+            Destination::Registry { client, repository } => {
+                if let Source::Registry {
+                    client: from_client,
+                    repository: from,
+                } = source
+                    && from_client.registry() == client.registry()
+                    && client.mount_blob(repository, digest, from).await?
+                {
+                    return Ok(());
+                }
+                let retry = client.retry_policy();
+                let mut failures = 0;
+                loop {
+                    let (tx, rx) = mpsc::channel(IN_FLIGHT);
+                    let (read, written) = tokio::join!(
+                        source.stream_blob(digest, size, tx),
+                        client.push_blob_stream(repository, digest, size, rx)
+                    );
+                    // A bad source blob is the error that matters, whatever the upload did.
+                    read?;
+                    match written {
+                        Ok(()) => return Ok(()),
+                        Err(_) if failures + 1 < retry.attempts => {
+                            failures += 1;
+                            tokio::time::sleep(retry.delay(failures)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Destination::Layout { writer, .. } => {
+                let mut sink = with_writer(writer, |w| w.blob_sink(digest))?;
+                let (tx, mut rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
+                let write = tokio::task::spawn_blocking(move || {
+                    while let Some(chunk) = rx.blocking_recv() {
+                        sink.write(&chunk)?;
+                    }
+                    Ok::<_, RegistryError>(sink)
+                });
+                let read = source.stream_blob(digest, size, tx).await;
+                let sink = write.await.map_err(|e| RegistryError::Protocol {
+                    context: format!("copying blob {digest}"),
+                    message: e.to_string(),
+                })??;
+                read?;
+                sink.finish()
+            }
+        }
+    }
+
+    /// Makes what was written visible: for a layout, writes `index.json` (and moves a new
+    /// layout into place); for a registry, nothing is left to do.
+    pub fn commit(&self) -> Result<(), RegistryError> {
+        if let Destination::Layout { writer, .. } = self
+            && let Some(writer) = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take()
+        {
+            writer.commit()?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` on the layout writer, unless it was committed already.
+fn with_writer<T>(
+    writer: &Mutex<Option<LayoutWriter>>,
+    f: impl FnOnce(&mut LayoutWriter) -> Result<T, RegistryError>,
+) -> Result<T, RegistryError> {
+    let mut guard = writer
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match guard.as_mut() {
+        Some(writer) => f(writer),
+        None => Err(RegistryError::Protocol {
+            context: "output layout".into(),
+            message: "written to after commit".into(),
+        }),
+    }
+}
+
+fn to_json(descriptor: &Descriptor) -> serde_json::Value {
+    serde_json::to_value(descriptor).expect("descriptors always serialize")
+}
