@@ -2,6 +2,7 @@
 //! keeps the house's order of writes possible (blobs, then the manifests that name them, then
 //! the tag).
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -32,17 +33,45 @@ pub enum Destination {
         existing: Option<OciLayout>,
         /// The writer; `None` once committed.
         writer: Mutex<Option<LayoutWriter>>,
+        /// For an `oci-archive:` destination: the archive file, and the temporary directory the
+        /// layout is assembled in before it is packed there.
+        archive: Option<(PathBuf, tempfile::TempDir)>,
     },
 }
 
 impl Destination {
     /// A layout at `path`, created on commit if it does not exist.
-    pub fn layout(path: impl Into<std::path::PathBuf>) -> Result<Destination, RegistryError> {
+    pub fn layout(path: impl Into<PathBuf>) -> Result<Destination, RegistryError> {
         let path = path.into();
         let writer = LayoutWriter::open(&path)?;
         Ok(Destination::Layout {
             existing: OciLayout::open(&path).ok(),
             writer: Mutex::new(Some(writer)),
+            archive: None,
+        })
+    }
+
+    /// A layout archived in the tar file `path` (created, or rewritten with what it had plus
+    /// what is written), replaced in one rename on commit.
+    pub fn archive(path: impl Into<PathBuf>) -> Result<Destination, RegistryError> {
+        let path = path.into();
+        let dir = tempfile::tempdir().map_err(|source| RegistryError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let layout = dir.path().join("layout");
+        if path.exists() {
+            std::fs::create_dir(&layout).map_err(|source| RegistryError::Io {
+                path: layout.display().to_string(),
+                source,
+            })?;
+            crate::archive::unpack(&path, &layout)?;
+        }
+        let writer = LayoutWriter::open(&layout)?;
+        Ok(Destination::Layout {
+            existing: OciLayout::open(&layout).ok(),
+            writer: Mutex::new(Some(writer)),
+            archive: Some((path, dir)),
         })
     }
 
@@ -238,15 +267,20 @@ impl Destination {
     }
 
     /// Makes what was written visible: for a layout, writes `index.json` (and moves a new
-    /// layout into place); for a registry, nothing is left to do.
+    /// layout into place, or packs the archive); for a registry, nothing is left to do.
     pub fn commit(&self) -> Result<(), RegistryError> {
-        if let Destination::Layout { writer, .. } = self
+        if let Destination::Layout {
+            writer, archive, ..
+        } = self
             && let Some(writer) = writer
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .take()
         {
             writer.commit()?;
+            if let Some((target, dir)) = archive {
+                crate::archive::pack(&dir.path().join("layout"), target)?;
+            }
         }
         Ok(())
     }

@@ -61,6 +61,8 @@ pub struct LayoutEntry {
 #[derive(Clone, Debug)]
 pub struct OciLayout {
     root: PathBuf,
+    /// The temporary directory an archive was unpacked into, removed with the last clone.
+    _unpacked: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl OciLayout {
@@ -79,7 +81,17 @@ impl OciLayout {
         if version["imageLayoutVersion"].as_str().is_none() {
             return Err(invalid(&marker, "no imageLayoutVersion"));
         }
-        Ok(OciLayout { root })
+        Ok(OciLayout {
+            root,
+            _unpacked: None,
+        })
+    }
+
+    /// The layout unpacked in `dir`, which lives as long as the layout (and its clones).
+    pub(crate) fn unpacked(dir: tempfile::TempDir) -> Result<Self, RegistryError> {
+        let mut layout = OciLayout::open(dir.path())?;
+        layout._unpacked = Some(std::sync::Arc::new(dir));
+        Ok(layout)
     }
 
     /// The layout's directory.

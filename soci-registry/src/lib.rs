@@ -1,7 +1,9 @@
 //! OCI distribution client, ECR authentication, OCI image layouts on disk, and the pipeline that
 //! streams layers into `soci-ztoc` and pushes the results.
 
+mod archive;
 mod client;
+mod connection;
 mod destination;
 mod error;
 mod image;
@@ -10,10 +12,12 @@ mod pipeline;
 mod reference;
 mod source;
 
+pub use archive::open_archive;
 pub use client::{
     ClientOptions, Credentials, MANIFEST_ACCEPT, Manifest, RegistryClient, RetryPolicy,
     ecr_credentials, ecr_host, resolve_credentials,
 };
+pub use connection::Connection;
 pub use destination::Destination;
 pub use error::RegistryError;
 pub use image::{Image, PlatformManifest};

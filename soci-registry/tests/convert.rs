@@ -573,3 +573,47 @@ async fn failures_leave_the_destination_as_it_was() {
         "no partial layout beside it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_name_layouts_and_archives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img");
+    let image = two_platforms(false);
+    image.write_layout(&path, "v1");
+    let connection = soci_registry::Connection::default();
+    let source: soci_registry::ImageRef = format!("oci:{}:v1", path.display()).parse().unwrap();
+    let archive = dir.path().join("out.tar");
+    let target: soci_registry::ImageRef = format!("oci-archive:{}:v1-soci", archive.display())
+        .parse()
+        .unwrap();
+    let opened = connection.image(&source).await.unwrap();
+    let (destination, tag) = connection.destination(&target).await.unwrap();
+    assert_eq!(tag.as_deref(), Some("v1-soci"));
+    let report = soci_registry::convert(&opened, &destination, "v1-soci", &config(), quiet())
+        .await
+        .unwrap();
+    drop(destination);
+    let inspect = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", &target.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    assert_eq!(
+        digest(&inspect.stdout),
+        report.image_index.as_ref().unwrap().digest
+    );
+    // Read back through the archive reader: the same converted image.
+    let converted = connection.image(&target).await.unwrap();
+    assert_eq!(converted.target.digest, report.image_index.unwrap().digest);
+    check_converted(&converted.source, &converted.target.digest, &image).await;
+    // Converted again into the same archive: unchanged, and the archive keeps both names.
+    let (destination, _) = connection.destination(&target).await.unwrap();
+    let again = soci_registry::convert(&opened, &destination, "v1-soci", &config(), quiet())
+        .await
+        .unwrap();
+    assert!(again.unchanged);
+}

@@ -1,0 +1,118 @@
+//! OCI layouts stored as one tar file (`oci-archive:FILE`, as skopeo and the Go CLI's standalone
+//! mode write them). An archive is read by unpacking it into a temporary directory, and written
+//! by assembling the layout in one and packing it beside the target, renamed into place only
+//! when whole.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::RegistryError;
+use crate::layout::OciLayout;
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
+    move |source| RegistryError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Opens the layout archived in `path`, unpacked into a temporary directory that is removed
+/// when the returned layout (and every clone of it) is dropped.
+pub fn open_archive(path: &Path) -> Result<OciLayout, RegistryError> {
+    let dir = tempfile::tempdir().map_err(io_error(path))?;
+    unpack(path, dir.path())?;
+    OciLayout::unpacked(dir)
+}
+
+/// Unpacks the archive `path` into the directory `into`. The tar crate refuses entries that
+/// would land outside it (`..`, absolute paths).
+pub(crate) fn unpack(path: &Path, into: &Path) -> Result<(), RegistryError> {
+    let file = File::open(path).map_err(io_error(path))?;
+    tar::Archive::new(std::io::BufReader::new(file))
+        .unpack(into)
+        .map_err(io_error(path))
+}
+
+/// Packs the layout directory `dir` into the archive `target`: written beside it and renamed
+/// into place, so `target` is either the old archive or the whole new one.
+pub(crate) fn pack(dir: &Path, target: &Path) -> Result<(), RegistryError> {
+    let name = target
+        .file_name()
+        .map_or("archive".into(), |n| n.to_string_lossy().into_owned());
+    let partial = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let result = (|| {
+        let file = File::create(&partial)?;
+        let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
+        builder.mode(tar::HeaderMode::Deterministic);
+        for (relative, path) in files(dir)? {
+            builder.append_path_with_name(&path, &relative)?;
+        }
+        let file = builder
+            .into_inner()?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&partial, target)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        io_error(target)(e)
+    })
+}
+
+/// Every file below `dir` with its path relative to it, sorted (`blobs/sha256/…`,
+/// `index.json`, `oci-layout`), so the same layout packs to the same bytes.
+fn files(dir: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+    let mut out = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in std::fs::read_dir(dir.join(&relative))? {
+            let entry = entry?;
+            let relative = relative.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                pending.push(relative);
+            } else {
+                out.push((relative, entry.path()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::LayoutWriter;
+
+    #[test]
+    fn archives_pack_and_unpack_to_the_same_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("img");
+        let blob = br#"{"schemaVersion":2}"#;
+        let digest = soci_ztoc::sha256_digest(blob);
+        let mut w = LayoutWriter::open(&layout).unwrap();
+        w.write_blob(&digest, blob).unwrap();
+        w.name(
+            serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": blob.len()}),
+            "v1",
+        );
+        w.commit().unwrap();
+        let archive = dir.path().join("img.tar");
+        pack(&layout, &archive).unwrap();
+        let first = std::fs::read(&archive).unwrap();
+        pack(&layout, &archive).unwrap();
+        assert_eq!(std::fs::read(&archive).unwrap(), first, "deterministic");
+        let opened = open_archive(&archive).unwrap();
+        let root = opened.root().to_owned();
+        assert_eq!(opened.resolve(Some("v1")).unwrap().digest, digest);
+        drop(opened);
+        assert!(!root.exists(), "the unpacked copy goes with the layout");
+        assert!(open_archive(&dir.path().join("missing.tar")).is_err());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no partial files"
+        );
+    }
+}
