@@ -23,8 +23,9 @@ pub use error::RegistryError;
 pub use image::{Image, PlatformManifest};
 pub use layout::{BlobSink, LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
 pub use pipeline::{
-    BuildConfig, BuiltZtoc, LayerError, LayerJob, LayerOutcome, LayerReport, LayerResult,
-    PipelineError, PlatformReport, Progress, Report, build_ztoc, build_ztocs, convert, create,
+    BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
+    LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, VerifyConfig,
+    build_ztoc, build_ztocs, convert, create, find_indexes, verify,
 };
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
 pub use source::Source;

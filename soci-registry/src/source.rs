@@ -59,6 +59,49 @@ impl Source {
         }
     }
 
+    /// `len` bytes of a blob at `offset` (fewer at its end), for random access through a zTOC.
+    pub async fn read_range(
+        &self,
+        digest: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, RegistryError> {
+        match self {
+            Source::Registry { client, repository } => {
+                client
+                    .read_blob_range(repository, digest, offset, len)
+                    .await
+            }
+            Source::Layout(layout) => {
+                let path = layout.blob_path(digest)?;
+                let io = |source| RegistryError::Io {
+                    path: path.display().to_string(),
+                    source,
+                };
+                let file = std::fs::File::open(&path).map_err(io)?;
+                let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+                let mut filled = 0;
+                while filled < buf.len() {
+                    let n = soci_ztoc::ReadAt::read_at(
+                        &file,
+                        offset + filled as u64,
+                        &mut buf[filled..],
+                    )
+                    .map_err(|source| RegistryError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                buf.truncate(filled);
+                Ok(Bytes::from(buf))
+            }
+        }
+    }
+
     /// Streams a blob into `chunks`, verifying its size and digest at the end (see
     /// [`RegistryClient::fetch_blob`]).
     pub async fn stream_blob(

@@ -183,6 +183,35 @@ impl Ztoc {
         }
     }
 
+    /// The number of spans (one more than the highest span id).
+    pub fn span_count(&self) -> usize {
+        usize::try_from(self.compression_info.max_span_id).map_or(0, |max| max + 1)
+    }
+
+    /// The uncompressed bytes `[start, end)` that span `span` holds, within the archive (the
+    /// last span ends at the end-of-archive marker), or `None` past the last span.
+    pub fn span_range(&self, span: usize) -> Option<(u64, u64)> {
+        let size = u64::try_from(self.uncompressed_archive_size).unwrap_or(0);
+        let (start, end) = match &self.compression_info.zinfo {
+            Zinfo::Gzip(z) => {
+                let start = z.checkpoints.get(span)?.uncompressed_offset;
+                let end = z.checkpoints.get(span + 1).map_or(size, |next| {
+                    u64::try_from(next.uncompressed_offset).unwrap_or(0)
+                });
+                (u64::try_from(start).unwrap_or(0), end)
+            }
+            Zinfo::Tar(t) => {
+                let span_size = u64::try_from(t.span_size).ok().filter(|&s| s > 0)?;
+                let start = span_size.checked_mul(u64::try_from(span).ok()?)?;
+                if span >= self.span_count() {
+                    return None;
+                }
+                (start, start.saturating_add(span_size))
+            }
+        };
+        Some((start.min(size), end.min(size).max(start.min(size))))
+    }
+
     /// The span holding uncompressed `offset`, as the snapshotter computes it.
     pub fn span_of(&self, offset: u64) -> usize {
         match &self.compression_info.zinfo {

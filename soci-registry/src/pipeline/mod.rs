@@ -10,9 +10,11 @@
 //! points at something missing: blobs (copied layers and configs, zTOCs, the `{}` config), then
 //! SOCI index manifests, then rewritten image manifests, then the image index, and the tag last.
 
+mod discover;
 mod layers;
 mod report;
 mod reuse;
+mod verify;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -27,9 +29,12 @@ use soci_core::{
 };
 use soci_ztoc::{BuildOptions, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE, Ztoc};
 
+use discover::list_referrers;
+pub use discover::{FoundIndex, find_indexes};
 pub use layers::{BuiltZtoc, LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
 pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
 use reuse::{Candidate, Reusable};
+pub use verify::{FileCheck, LayerVerdict, VerifyConfig, verify};
 
 use crate::destination::Destination;
 use crate::error::RegistryError;
@@ -710,56 +715,6 @@ fn parse_manifest(digest: &str, bytes: &[u8]) -> Result<ImageManifest, PipelineE
         digest: digest.to_owned(),
         message: e.to_string(),
     })
-}
-
-/// The SOCI index V1 manifests that already refer to `subject` at `origin` (`None` when the
-/// destination cannot tell).
-async fn list_referrers(
-    origin: &Source,
-    subject: &Descriptor,
-) -> Result<Option<Vec<Descriptor>>, PipelineError> {
-    let listing = match origin {
-        Source::Registry { client, repository } => {
-            match client
-                .referrers(repository, &subject.digest, Some(SOCI_INDEX_V1))
-                .await?
-            {
-                Some(listing) => Some(listing.bytes),
-                None => match client
-                    .get_manifest(repository, &referrers_tag(&subject.digest))
-                    .await
-                {
-                    Ok(manifest) => Some(manifest.bytes),
-                    Err(e) if e.is_not_found() => None,
-                    Err(e) => return Err(e.into()),
-                },
-            }
-        }
-        Source::Layout(layout) => {
-            let listed = layout
-                .entries()?
-                .into_iter()
-                .filter(|e| e.name.is_none() && e.media_type == OCI_MANIFEST)
-                .map(|e| Descriptor {
-                    media_type: e.media_type,
-                    digest: e.digest,
-                    size: e.size,
-                    artifact_type: SOCI_INDEX_V1.into(),
-                    ..Descriptor::default()
-                })
-                .collect();
-            return Ok(Some(listed));
-        }
-    };
-    Ok(listing
-        .and_then(|bytes| ImageIndex::parse(&bytes).ok())
-        .map(|index| {
-            index
-                .manifests
-                .into_iter()
-                .filter(|m| m.artifact_type == SOCI_INDEX_V1)
-                .collect()
-        }))
 }
 
 /// Makes a stored SOCI index V1 findable from its subject: registries with the referrers API
