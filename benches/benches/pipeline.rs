@@ -12,22 +12,33 @@ fn layers_at_once(c: &mut Criterion) {
     let source = Source::Layout(OciLayout::open(&layout).unwrap());
     let jobs: Vec<LayerJob> = layers
         .iter()
-        .map(|(digest, size)| LayerJob { digest: digest.clone(), size: *size, options: BuildOptions::default() })
+        .map(|(digest, size)| LayerJob {
+            digest: digest.clone(),
+            size: *size,
+            options: BuildOptions::default(),
+        })
         .collect();
     let total: u64 = layers.iter().map(|(_, size)| size).sum();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("pipeline_layers");
     group.throughput(Throughput::Bytes(total));
     group.sample_size(10);
     for concurrency in [1, 2] {
-        group.bench_function(format!("{}_layers_{concurrency}_at_once", jobs.len()), |b| {
-            b.iter(|| {
-                runtime.block_on(async {
-                    let results = build_ztocs(&source, &jobs, concurrency, Arc::new(|_| {})).await;
-                    assert!(results.iter().all(Result::is_ok));
+        group.bench_function(
+            format!("{}_layers_{concurrency}_at_once", jobs.len()),
+            |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        let results =
+                            build_ztocs(&source, &jobs, concurrency, Arc::new(|_| {})).await;
+                        assert!(results.iter().all(Result::is_ok));
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     group.finish();
 }

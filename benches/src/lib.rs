@@ -45,7 +45,10 @@ pub fn multi_layer_layout() -> (PathBuf, Vec<(String, u64)>) {
             let partial = dir.join(format!("layer{i}.partial"));
             let status = Command::new("sh")
                 .arg("-c")
-                .arg(format!("tar -C /usr -cf - {part} 2>/dev/null | gzip -6 > '{}'", partial.display()))
+                .arg(format!(
+                    "tar -C /usr -cf - {part} 2>/dev/null | gzip -6 > '{}'",
+                    partial.display()
+                ))
                 .status()
                 .expect("cannot run tar | gzip");
             assert!(status.success(), "tar | gzip failed");
@@ -56,10 +59,18 @@ pub fn multi_layer_layout() -> (PathBuf, Vec<(String, u64)>) {
     }
     let writer = soci_registry::LayoutWriter::open(&layout).expect("cannot open the bench layout");
     for (digest, bytes) in &layers {
-        writer.write_blob(digest, bytes).expect("cannot write a bench blob");
+        writer
+            .write_blob(digest, bytes)
+            .expect("cannot write a bench blob");
     }
     writer.commit().expect("cannot commit the bench layout");
-    (layout, layers.into_iter().map(|(d, b)| (d, b.len() as u64)).collect())
+    (
+        layout,
+        layers
+            .into_iter()
+            .map(|(d, b)| (d, b.len() as u64))
+            .collect(),
+    )
 }
 
 /// Inflates a (multi-member) gzip stream with zlib-rs and nothing else: the floor any zTOC
