@@ -1,33 +1,42 @@
-//! zTOC build against raw inflate of the same layer, in one group so the ratio is read directly.
+//! zTOC build against raw inflate of the same layer, one group per kind of layer so each ratio
+//! is read directly: a realistic layer (`/usr/share`), many small files, few large random ones.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use soci_ztoc::{BuildOptions, Builder};
 
 fn build_vs_inflate(c: &mut Criterion) {
-    let path = soci_benches::usr_share_layer();
-    let layer = std::fs::read(&path).expect("cannot read the bench layer");
-    let mut group = c.benchmark_group("ztoc_build");
-    group.throughput(Throughput::Bytes(layer.len() as u64));
-    group.sample_size(10);
-    group.bench_function("raw_inflate_zlib_rs", |b| {
-        b.iter(|| soci_benches::raw_inflate(&layer))
-    });
-    for (name, threaded_digests) in [("build_ztoc", false), ("build_ztoc_threaded_digests", true)] {
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let options = BuildOptions {
-                    threaded_digests,
-                    ..BuildOptions::default()
-                };
-                let mut builder = Builder::new(options).unwrap();
-                for chunk in layer.chunks(1 << 20) {
-                    builder.feed(chunk).unwrap();
-                }
-                builder.finish().unwrap()
-            })
+    let inputs = [
+        ("usr-share", soci_benches::usr_share_layer()),
+        ("small-files", soci_benches::small_files_layer()),
+        ("large-random", soci_benches::large_random_layer()),
+    ];
+    for (input, path) in inputs {
+        let layer = std::fs::read(&path).expect("cannot read the bench layer");
+        let mut group = c.benchmark_group(format!("ztoc_build/{input}"));
+        group.throughput(Throughput::Bytes(layer.len() as u64));
+        group.sample_size(10);
+        group.bench_function("raw_inflate_zlib_rs", |b| {
+            b.iter(|| soci_benches::raw_inflate(&layer))
         });
+        for (name, threaded_digests) in
+            [("build_ztoc", false), ("build_ztoc_threaded_digests", true)]
+        {
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    let options = BuildOptions {
+                        threaded_digests,
+                        ..BuildOptions::default()
+                    };
+                    let mut builder = Builder::new(options).unwrap();
+                    for chunk in layer.chunks(1 << 20) {
+                        builder.feed(chunk).unwrap();
+                    }
+                    builder.finish().unwrap()
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, build_vs_inflate);

@@ -6,54 +6,114 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Where inputs are cached.
+fn cache() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/soci-bench");
+    std::fs::create_dir_all(&dir).expect("cannot create target/soci-bench");
+    dir
+}
+
+/// `name` in the cache, made by the shell pipeline `script` (writing to `$OUT`) unless there.
+fn cached(name: &str, script: &str) -> PathBuf {
+    let path = cache().join(name);
+    if !path.exists() {
+        let partial = cache().join(format!("{name}.partial"));
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("OUT", &partial)
+            .status()
+            .expect("cannot run the input's shell pipeline");
+        assert!(status.success(), "making {name} failed");
+        std::fs::rename(&partial, &path).expect("cannot move the input into place");
+    }
+    path
+}
+
 /// A realistic layer: `tar` of `/usr/share` through `gzip -6`, made once and cached. Set
 /// `SOCI_BENCH_LAYER` to benchmark another `.tar.gz` instead.
 pub fn usr_share_layer() -> PathBuf {
     if let Some(path) = std::env::var_os("SOCI_BENCH_LAYER") {
         return PathBuf::from(path);
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/soci-bench");
-    let layer = dir.join("usr-share.tar.gz");
-    if !layer.exists() {
-        std::fs::create_dir_all(&dir).expect("cannot create target/soci-bench");
-        let partial = dir.join("usr-share.tar.gz.partial");
-        let status = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "tar -C /usr -cf - share 2>/dev/null | gzip -6 > '{}'",
-                partial.display()
-            ))
-            .status()
-            .expect("cannot run tar | gzip");
-        assert!(status.success(), "tar | gzip failed");
-        std::fs::rename(&partial, &layer).expect("cannot move the layer into place");
+    cached(
+        "usr-share.tar.gz",
+        "tar -C /usr -cf - share 2>/dev/null | gzip -6 > \"$OUT\"",
+    )
+}
+
+/// Many small files: 40,000 files of 0–4 KiB of text in 2,000 directories, `tar | gzip -6`.
+/// The tar walk and the TOC dominate here, not inflate.
+pub fn small_files_layer() -> PathBuf {
+    tree_layer("small-files.tar.gz", |root| {
+        let mut x = 7u64;
+        for i in 0..40_000 {
+            let dir = root.join(format!("d{:02}/e{:02}", i % 50, (i / 50) % 40));
+            std::fs::create_dir_all(&dir)?;
+            let len = (xorshift(&mut x) % 4096) as usize;
+            let mut text = String::with_capacity(len + 32);
+            while text.len() < len {
+                text.push_str(&format!("line {} of file {i}\n", text.len()));
+            }
+            text.truncate(len);
+            std::fs::write(dir.join(format!("file{i:05}.txt")), text)?;
+        }
+        Ok(())
+    })
+}
+
+/// Few large incompressible files: four files of 48 MiB of pseudo-random bytes, `tar | gzip
+/// -6`. Inflate does little (stored blocks), so hashing and window copies dominate.
+pub fn large_random_layer() -> PathBuf {
+    tree_layer("large-random.tar.gz", |root| {
+        let mut x = 11u64;
+        for i in 0..4 {
+            let data: Vec<u8> = (0..48 << 20 >> 3)
+                .flat_map(|_| xorshift(&mut x).to_le_bytes())
+                .collect();
+            std::fs::write(root.join(format!("blob{i}.bin")), data)?;
+        }
+        Ok(())
+    })
+}
+
+/// A layer made by `tar | gzip -6` of a directory tree that `fill` writes, cached.
+fn tree_layer(name: &str, fill: impl FnOnce(&Path) -> std::io::Result<()>) -> PathBuf {
+    let path = cache().join(name);
+    if !path.exists() {
+        let tree = cache().join(format!("{name}.tree"));
+        let _ = std::fs::remove_dir_all(&tree);
+        std::fs::create_dir_all(&tree).expect("cannot create the input tree");
+        fill(&tree).expect("cannot write the input tree");
+        let script = format!(
+            "tar --sort=name --mtime=@0 -C '{}' -cf - . | gzip -6 > \"$OUT\"",
+            tree.display()
+        );
+        let made = cached(name, &script);
+        std::fs::remove_dir_all(&tree).expect("cannot remove the input tree");
+        return made;
     }
-    layer
+    path
+}
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
 }
 
 /// Four realistic layers (`tar | gzip -6` of parts of `/usr/share` and `/usr/lib`), made once and
 /// cached, in an OCI layout: the blobs of a multi-layer image.
 pub fn multi_layer_layout() -> (PathBuf, Vec<(String, u64)>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/soci-bench");
-    let layout = dir.join("multi-layer");
+    let layout = cache().join("multi-layer");
     let parts = ["share/doc", "share/locale", "lib/python3", "share/perl"];
     let mut layers = Vec::new();
     for (i, part) in parts.iter().enumerate() {
-        let file = dir.join(format!("layer{i}.tar.gz"));
-        if !file.exists() {
-            std::fs::create_dir_all(&dir).expect("cannot create target/soci-bench");
-            let partial = dir.join(format!("layer{i}.partial"));
-            let status = Command::new("sh")
-                .arg("-c")
-                .arg(format!(
-                    "tar -C /usr -cf - {part} 2>/dev/null | gzip -6 > '{}'",
-                    partial.display()
-                ))
-                .status()
-                .expect("cannot run tar | gzip");
-            assert!(status.success(), "tar | gzip failed");
-            std::fs::rename(&partial, &file).expect("cannot move the layer into place");
-        }
+        let file = cached(
+            &format!("layer{i}.tar.gz"),
+            &format!("tar -C /usr -cf - {part} 2>/dev/null | gzip -6 > \"$OUT\""),
+        );
         let bytes = std::fs::read(&file).expect("cannot read a bench layer");
         layers.push((soci_ztoc::sha256_digest(&bytes), bytes));
     }
