@@ -1,5 +1,35 @@
 //! OCI distribution client, ECR authentication, OCI image layouts on disk, and the pipeline that
 //! streams layers into `soci-ztoc` and pushes the results.
+//!
+//! * [`Connection`] turns an [`ImageRef`] (`registry/repo:tag`, `oci:DIR:NAME`,
+//!   `oci-archive:FILE`) into an [`Image`] to read or a [`Destination`] to write, with
+//!   credentials resolved (explicit, ECR's token for ECR hosts, docker's `config.json`).
+//! * [`convert`] makes a SOCI-enabled image (index V2) and tags it last; [`create`] makes SOCI
+//!   index V1 referrers. Each layer is streamed once through a zTOC builder, several layers at
+//!   once, with nothing written to disk; zTOCs of earlier runs are reused.
+//! * [`find_indexes`] and [`verify`] check what an image already has.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use soci_registry::{BuildConfig, Connection, ImageRef};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let connection = Connection::default();
+//! let source: ImageRef = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0".parse()?;
+//! let image = connection.image(&source).await?;
+//! let (destination, _) = connection.destination(&source).await?;
+//! let report = soci_registry::convert(
+//!     &image,
+//!     &destination,
+//!     "1.0-soci",
+//!     &BuildConfig::default(),
+//!     Arc::new(|progress| eprintln!("{progress:?}")),
+//! )
+//! .await?;
+//! println!("{}", report.image_index.unwrap().digest);
+//! # Ok(())
+//! # }
+//! ```
 
 mod archive;
 mod client;
