@@ -117,12 +117,43 @@ pub fn multi_layer_layout() -> (PathBuf, Vec<(String, u64)>) {
         let bytes = std::fs::read(&file).expect("cannot read a bench layer");
         layers.push((soci_ztoc::sha256_digest(&bytes), bytes));
     }
-    let writer = soci_registry::LayoutWriter::open(&layout).expect("cannot open the bench layout");
+    let mut writer =
+        soci_registry::LayoutWriter::open(&layout).expect("cannot open the bench layout");
     for (digest, bytes) in &layers {
         writer
             .write_blob(digest, bytes)
             .expect("cannot write a bench blob");
     }
+    // An image of those layers, named `latest`, for whole conversions (`compare.sh`).
+    let config_bytes: &[u8] =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config =
+        soci_core::Descriptor::of("application/vnd.oci.image.config.v1+json", config_bytes);
+    writer
+        .write_blob(&config.digest, config_bytes)
+        .expect("cannot write the bench config");
+    let manifest = soci_core::Document::encode(
+        &soci_core::ImageManifest {
+            schema_version: 2,
+            media_type: soci_core::OCI_MANIFEST.into(),
+            config,
+            layers: layers
+                .iter()
+                .map(|(_, bytes)| {
+                    soci_core::Descriptor::of("application/vnd.oci.image.layer.v1.tar+gzip", bytes)
+                })
+                .collect(),
+            ..Default::default()
+        },
+        soci_core::OCI_MANIFEST,
+    );
+    writer
+        .write_blob(&manifest.descriptor.digest, &manifest.bytes)
+        .expect("cannot write the bench manifest");
+    writer.name(
+        serde_json::to_value(&manifest.descriptor).expect("descriptors serialize"),
+        "latest",
+    );
     writer.commit().expect("cannot commit the bench layout");
     (
         layout,
