@@ -11,8 +11,8 @@ use common::TestRegistry;
 use common::images::*;
 use soci_core::{ImageIndex, ImageManifest, Platform};
 use soci_registry::{
-    BuildConfig, ClientOptions, Destination, Image, LayerOutcome, OciLayout, PipelineError,
-    Progress, RegistryClient, Report, Source,
+    BuildConfig, Destination, Image, LayerOutcome, OciLayout, PipelineError, Progress, Report,
+    Source,
 };
 use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm};
 
@@ -242,27 +242,11 @@ async fn converting_a_layout_in_place_then_again_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn converting_in_a_registry_tags_the_soci_image_last() {
     let registry = TestRegistry::start();
-    let client = Arc::new(
-        RegistryClient::new(
-            &registry.addr,
-            ClientOptions {
-                plain_http: true,
-                ..ClientOptions::default()
-            },
-        )
-        .unwrap(),
-    );
+    let client = registry.client();
     let image = two_platforms(true);
     image.push(&client, "team/app", "1.0").await;
-    let source = Source::Registry {
-        client: client.clone(),
-        repository: "team/app".into(),
-    };
+    let (source, destination) = registry.repository("team/app");
     let opened = Image::open(source.clone(), Some("1.0")).await.unwrap();
-    let destination = Destination::Registry {
-        client: client.clone(),
-        repository: "team/app".into(),
-    };
     let report = soci_registry::convert(&opened, &destination, "1.0-soci", &config(), quiet())
         .await
         .unwrap();
@@ -319,16 +303,7 @@ async fn converting_in_a_registry_tags_the_soci_image_last() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registry_image_converts_into_a_new_layout_and_back_to_a_registry() {
     let registry = TestRegistry::start();
-    let client = Arc::new(
-        RegistryClient::new(
-            &registry.addr,
-            ClientOptions {
-                plain_http: true,
-                ..ClientOptions::default()
-            },
-        )
-        .unwrap(),
-    );
+    let client = registry.client();
     let image = TestImage::single(PlatformImage::new(
         false,
         "arm64",
@@ -399,27 +374,11 @@ async fn a_registry_image_converts_into_a_new_layout_and_back_to_a_registry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_publishes_v1_indexes_through_the_referrers_tag() {
     let registry = TestRegistry::start();
-    let client = Arc::new(
-        RegistryClient::new(
-            &registry.addr,
-            ClientOptions {
-                plain_http: true,
-                ..ClientOptions::default()
-            },
-        )
-        .unwrap(),
-    );
+    let client = registry.client();
     let image = two_platforms(false);
     image.push(&client, "app", "1").await;
-    let source = Source::Registry {
-        client: client.clone(),
-        repository: "app".into(),
-    };
+    let (source, destination) = registry.repository("app");
     let opened = Image::open(source.clone(), Some("1")).await.unwrap();
-    let destination = Destination::Registry {
-        client: client.clone(),
-        repository: "app".into(),
-    };
     let report = soci_registry::create(&opened, &destination, &config(), quiet())
         .await
         .unwrap();

@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use common::TestRegistry;
 use soci_registry::{
-    ClientOptions, LayerError, LayerJob, LayoutWriter, OciLayout, Progress, RegistryClient,
-    RegistryError, Source, build_ztocs,
+    LayerError, LayerJob, LayoutWriter, OciLayout, Progress, RegistryError, Source, build_ztocs,
 };
 use soci_ztoc::{BuildOptions, Builder};
 
@@ -72,16 +71,7 @@ async fn registry_and_layout_sources_give_the_same_ztocs() {
         layer(7, 200, 1000),
     ];
     let registry = TestRegistry::start();
-    let client = Arc::new(
-        RegistryClient::new(
-            &registry.addr,
-            ClientOptions {
-                plain_http: true,
-                ..ClientOptions::default()
-            },
-        )
-        .unwrap(),
-    );
+    let client = registry.client();
     let dir = tempfile::tempdir().unwrap();
     let writer = LayoutWriter::open(dir.path().join("img")).unwrap();
     for b in &blobs {

@@ -10,8 +10,8 @@ use common::TestRegistry;
 use common::images::*;
 use soci_core::IndexVersion;
 use soci_registry::{
-    BuildConfig, ClientOptions, Destination, FileCheck, Image, OciLayout, Progress, RegistryClient,
-    Source, VerifyConfig, find_indexes, verify,
+    BuildConfig, Destination, FileCheck, Image, OciLayout, Progress, Source, VerifyConfig,
+    find_indexes, verify,
 };
 
 fn config() -> BuildConfig {
@@ -130,27 +130,11 @@ async fn indexes_are_found_and_verify_in_a_layout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verification_reads_spans_from_a_registry() {
     let registry = TestRegistry::start();
-    let client = Arc::new(
-        RegistryClient::new(
-            &registry.addr,
-            ClientOptions {
-                plain_http: true,
-                ..ClientOptions::default()
-            },
-        )
-        .unwrap(),
-    );
+    let client = registry.client();
     let test_image = image();
     test_image.push(&client, "app", "1").await;
-    let source = Source::Registry {
-        client: client.clone(),
-        repository: "app".into(),
-    };
+    let (source, destination) = registry.repository("app");
     let original = Image::open(source.clone(), Some("1")).await.unwrap();
-    let destination = Destination::Registry {
-        client: client.clone(),
-        repository: "app".into(),
-    };
     soci_registry::convert(&original, &destination, "1-soci", &config(), quiet())
         .await
         .unwrap();

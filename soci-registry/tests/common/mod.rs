@@ -91,6 +91,35 @@ impl TestRegistry {
     }
 }
 
+impl TestRegistry {
+    /// An anonymous plain-HTTP client of this registry.
+    pub fn client(&self) -> std::sync::Arc<soci_registry::RegistryClient> {
+        let options = soci_registry::ClientOptions {
+            plain_http: true,
+            ..soci_registry::ClientOptions::default()
+        };
+        std::sync::Arc::new(soci_registry::RegistryClient::new(&self.addr, options).unwrap())
+    }
+
+    /// `repository` of this registry as a source and as a destination.
+    pub fn repository(
+        &self,
+        repository: &str,
+    ) -> (soci_registry::Source, soci_registry::Destination) {
+        let client = self.client();
+        (
+            soci_registry::Source::Registry {
+                client: client.clone(),
+                repository: repository.into(),
+            },
+            soci_registry::Destination::Registry {
+                client,
+                repository: repository.into(),
+            },
+        )
+    }
+}
+
 impl Drop for TestRegistry {
     fn drop(&mut self) {
         let _ = self.child.kill();
