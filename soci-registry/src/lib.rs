@@ -54,8 +54,9 @@ pub use image::{Image, PlatformManifest};
 pub use layout::{BlobSink, LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
 pub use pipeline::{
     BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
-    LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, VerifyConfig,
-    build_ztoc, build_ztocs, convert, create, find_indexes, verify,
+    LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, StoredZtoc,
+    VerifyConfig, build_and_store_ztocs, build_ztoc, build_ztocs, convert, create, find_indexes,
+    verify,
 };
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
 pub use source::Source;

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use soci_ztoc::{BuildError, BuildOptions, Builder};
 use tokio::sync::mpsc;
 
+use crate::destination::Destination;
 use crate::error::RegistryError;
 use crate::source::Source;
 
@@ -86,6 +87,15 @@ pub enum LayerError {
     /// Reading the layer failed.
     #[error("layer {digest}: {source}")]
     Source {
+        /// Layer digest.
+        digest: String,
+        /// What failed.
+        #[source]
+        source: RegistryError,
+    },
+    /// The zTOC could not be stored at the destination.
+    #[error("layer {digest}: storing its zTOC: {source}")]
+    Store {
         /// Layer digest.
         digest: String,
         /// What failed.
@@ -172,7 +182,21 @@ pub async fn build_ztoc(
 }
 
 /// The outcome of one layer, shareable between the platforms that list it.
-pub type LayerResult = Result<Arc<BuiltZtoc>, Arc<LayerError>>;
+pub type LayerResult = Outcome<BuiltZtoc>;
+
+/// A layer's outcome, shareable between the platforms that list it.
+type Outcome<T> = Result<Arc<T>, Arc<LayerError>>;
+
+/// A layer's zTOC, stored at a destination (its bytes no longer held).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredZtoc {
+    /// The zTOC's digest.
+    pub digest: String,
+    /// Its size.
+    pub size: u64,
+    /// Whether the layer needs no xattr lookups (see [`soci_core::xattrs_can_be_disabled`]).
+    pub xattrs_can_be_disabled: bool,
+}
 
 /// Builds the zTOCs of `jobs`, at most `concurrency` at once, each layer once even if listed
 /// twice. Results come back in the order of `jobs`.
@@ -182,6 +206,59 @@ pub async fn build_ztocs(
     concurrency: usize,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> Vec<LayerResult> {
+    build_each(source, jobs, concurrency, progress, |_, built| async {
+        Ok(built)
+    })
+    .await
+}
+
+/// Builds the zTOCs of `jobs` as [`build_ztocs`] does and stores each at `destination` as soon
+/// as it is built, so that memory holds only the zTOCs being built, whatever the image's size.
+/// (A blob stored before a later failure is unreferenced, never pointed at.)
+pub async fn build_and_store_ztocs(
+    source: &Source,
+    destination: &Destination,
+    jobs: &[LayerJob],
+    concurrency: usize,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Vec<Outcome<StoredZtoc>> {
+    build_each(
+        source,
+        jobs,
+        concurrency,
+        progress,
+        |job, built| async move {
+            let size = built.bytes.len() as u64;
+            destination
+                .put_blob(&built.digest, built.bytes)
+                .await
+                .map_err(|source| LayerError::Store {
+                    digest: job.digest.clone(),
+                    source,
+                })?;
+            Ok(StoredZtoc {
+                digest: built.digest,
+                size,
+                xattrs_can_be_disabled: built.xattrs_can_be_disabled,
+            })
+        },
+    )
+    .await
+}
+
+/// Builds each distinct job once, `concurrency` at once, hands each zTOC to `then`, and
+/// returns the outcomes in the order of `jobs`.
+async fn build_each<'a, T, F, Fut>(
+    source: &'a Source,
+    jobs: &'a [LayerJob],
+    concurrency: usize,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    then: F,
+) -> Vec<Outcome<T>>
+where
+    F: Fn(&'a LayerJob, BuiltZtoc) -> Fut,
+    Fut: std::future::Future<Output = Result<T, LayerError>>,
+{
     let mut unique: Vec<&LayerJob> = Vec::new();
     for job in jobs {
         if !unique
@@ -191,17 +268,16 @@ pub async fn build_ztocs(
             unique.push(job);
         }
     }
-    let built: Vec<(&LayerJob, LayerResult)> = futures_util::stream::iter(unique)
+    let then = &then;
+    let built: Vec<(&LayerJob, Outcome<T>)> = futures_util::stream::iter(unique)
         .map(|job| {
             let progress = progress.clone();
             async move {
-                (
-                    job,
-                    build_ztoc(source, job, &*progress)
-                        .await
-                        .map(Arc::new)
-                        .map_err(Arc::new),
-                )
+                let outcome = match build_ztoc(source, job, &*progress).await {
+                    Ok(built) => then(job, built).await,
+                    Err(e) => Err(e),
+                };
+                (job, outcome.map(Arc::new).map_err(Arc::new))
             }
         })
         .buffer_unordered(concurrency.max(1))

@@ -31,7 +31,10 @@ use soci_ztoc::{BuildOptions, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE, 
 
 use discover::list_referrers;
 pub use discover::{FoundIndex, find_indexes};
-pub use layers::{BuiltZtoc, LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
+pub use layers::{
+    BuiltZtoc, LayerError, LayerJob, LayerResult, Progress, StoredZtoc, build_and_store_ztocs,
+    build_ztoc, build_ztocs,
+};
 pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
 use reuse::{Candidate, Reusable};
 pub use verify::{FileCheck, LayerVerdict, VerifyConfig, verify};
@@ -141,16 +144,11 @@ struct Work {
     report: PlatformReport,
 }
 
-/// A zTOC to store at the destination.
-enum Blob {
-    Built(Arc<BuiltZtoc>),
-    Reused(Box<Candidate>),
-}
-
-/// What indexing the platforms of an image produced, before anything is written.
+/// What indexing the platforms of an image produced: the zTOCs built are stored already, the
+/// ones reused are still to be copied where the destination lacks them.
 struct Indexed {
     work: Vec<Work>,
-    blobs: Vec<Blob>,
+    reused: Vec<Candidate>,
     bytes_indexed: u64,
 }
 
@@ -182,7 +180,8 @@ pub async fn create(
         };
         referrers.push(listed);
     }
-    let mut indexed = index_platforms(image, platforms, config, &reusable, progress).await?;
+    let mut indexed =
+        index_platforms(image, destination, platforms, config, &reusable, progress).await?;
     let documents: Vec<Option<Document>> = indexed
         .work
         .iter()
@@ -240,7 +239,7 @@ pub async fn create(
                 })
                 .await?;
         }
-        store_ztocs(destination, &indexed.blobs, config.concurrency).await?;
+        store_ztocs(destination, &indexed.reused, config.concurrency).await?;
         for (doc, work) in documents.iter().zip(&indexed.work) {
             if let Some(doc) = doc {
                 destination.put_manifest(doc).await?;
@@ -303,7 +302,8 @@ pub async fn convert(
         }
     }
     let single_platform = (!image.is_index()).then(|| platforms[0].platform.clone());
-    let mut indexed = index_platforms(image, platforms, config, &reusable, progress).await?;
+    let mut indexed =
+        index_platforms(image, destination, platforms, config, &reusable, progress).await?;
 
     let indexes: Vec<PlatformIndex> = indexed
         .work
@@ -375,7 +375,7 @@ async fn write_conversion(
         let manifest = parse_manifest(&manifest.descriptor.digest, &manifest.bytes)?;
         copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
     }
-    store_ztocs(destination, &indexed.blobs, config.concurrency).await?;
+    store_ztocs(destination, &indexed.reused, config.concurrency).await?;
     // SOCI indexes of an earlier conversion that this one keeps (platforms not converted again).
     let new_index =
         ImageIndex::parse(&conversion.index.bytes).map_err(|e| PipelineError::Manifest {
@@ -467,9 +467,11 @@ async fn select_platforms(
 }
 
 /// Decides every layer of every platform, builds the zTOCs that cannot be reused (each layer
-/// once, `config.concurrency` at once) and returns the zTOC descriptors per layer.
+/// once, `config.concurrency` at once, each stored at `destination` as soon as built) and
+/// returns the zTOC descriptors per layer.
 async fn index_platforms(
     image: &Image,
+    destination: &Destination,
     platforms: Vec<PlatformManifest>,
     config: &BuildConfig,
     reusable: &Reusable,
@@ -477,7 +479,7 @@ async fn index_platforms(
 ) -> Result<Indexed, PipelineError> {
     let mut work = Vec::new();
     let mut jobs: Vec<(usize, usize, LayerJob)> = Vec::new();
-    let mut blobs = Vec::new();
+    let mut reused = Vec::new();
     let mut reused_digests = HashSet::new();
     for entry in platforms {
         let manifest = image
@@ -524,7 +526,7 @@ async fn index_platforms(
                                     digest: layer.digest.clone(),
                                     ztoc_digest: found.digest.clone(),
                                 });
-                                blobs.push(Blob::Reused(Box::new(candidate.clone())));
+                                reused.push(candidate.clone());
                             }
                             LayerOutcome::Reused {
                                 ztoc: found.digest.clone(),
@@ -576,7 +578,14 @@ async fn index_platforms(
     }
 
     let layer_jobs: Vec<LayerJob> = jobs.iter().map(|(_, _, job)| job.clone()).collect();
-    let results = build_ztocs(&image.source, &layer_jobs, config.concurrency, progress).await;
+    let results = build_and_store_ztocs(
+        &image.source,
+        destination,
+        &layer_jobs,
+        config.concurrency,
+        progress,
+    )
+    .await;
     let mut errors: Vec<Arc<LayerError>> = Vec::new();
     let mut stored = HashSet::new();
     let mut bytes_indexed = 0;
@@ -587,18 +596,17 @@ async fn index_platforms(
                 let disable = config.xattr_optimization && built.xattrs_can_be_disabled;
                 work[*w].ztocs[*i] = Some(ztoc_descriptor(
                     &built.digest,
-                    built.bytes.len() as u64,
+                    built.size,
                     layer,
                     config.span_size,
                     disable,
                 ));
                 work[*w].report.layers[*i].outcome = LayerOutcome::Built {
                     ztoc: built.digest.clone(),
-                    ztoc_size: built.bytes.len() as u64,
+                    ztoc_size: built.size,
                 };
                 if stored.insert(built.digest.clone()) {
                     bytes_indexed += job.size;
-                    blobs.push(Blob::Built(built));
                 }
             }
             Err(e) => {
@@ -613,7 +621,7 @@ async fn index_platforms(
     }
     Ok(Indexed {
         work,
-        blobs,
+        reused,
         bytes_indexed,
     })
 }
@@ -641,10 +649,11 @@ async fn reused_xattrs_can_be_disabled(candidate: &Candidate) -> Result<bool, Pi
     Ok(soci_core::xattrs_can_be_disabled(&ztoc))
 }
 
-/// Stores the zTOCs and the `{}` config of the indexes, `concurrency` at once.
+/// Stores the `{}` config of the indexes and copies the reused zTOCs the destination lacks,
+/// `concurrency` at once.
 async fn store_ztocs(
     destination: &Destination,
-    blobs: &[Blob],
+    reused: &[Candidate],
     concurrency: usize,
 ) -> Result<(), PipelineError> {
     destination
@@ -653,21 +662,8 @@ async fn store_ztocs(
             Bytes::from_static(EMPTY_CONFIG),
         )
         .await?;
-    futures_util::stream::iter(blobs)
-        .map(|blob| async move {
-            match blob {
-                Blob::Built(built) => {
-                    destination
-                        .put_blob(&built.digest, built.bytes.clone())
-                        .await
-                }
-                Blob::Reused(candidate) => {
-                    destination
-                        .copy_blob(&candidate.origin, &candidate.descriptor)
-                        .await
-                }
-            }
-        })
+    futures_util::stream::iter(reused)
+        .map(|candidate| destination.copy_blob(&candidate.origin, &candidate.descriptor))
         .buffer_unordered(concurrency.max(1))
         .try_collect::<()>()
         .await?;
