@@ -1,0 +1,497 @@
+//! The functions' environment, parsed into typed configurations once, at start-up.
+//!
+//! The variable names are the template's (`templates/SociIndexBuilder.yml`). Unset variables
+//! take the reference's defaults; a variable that is set to something unusable is an error that
+//! names the variable, so a hand-edited function fails at its first cold start with a message
+//! saying what to fix, instead of building indexes nobody asked for.
+//!
+//! Both parsers take a lookup function rather than reading the process environment themselves,
+//! so tests can give them any environment without touching the real one.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use soci_filter::{DEFAULT_SOCI_TAG_SUFFIX, FilterSet, SelfTriggerRules};
+
+/// `soci_repository_image_tag_filters`: the comma-separated `repository:tag` filters.
+pub const FILTERS_VAR: &str = "soci_repository_image_tag_filters";
+/// `soci_index_generator_lambda_arn`: the function the filter hands matching events to.
+pub const GENERATOR_ARN_VAR: &str = "soci_index_generator_lambda_arn";
+/// `soci_index_version`: `V1` or `V2`.
+pub const INDEX_VERSION_VAR: &str = "soci_index_version";
+/// `soci_tag_suffix`: what the V2 output tag adds to the pushed tag.
+pub const TAG_SUFFIX_VAR: &str = "soci_tag_suffix";
+/// `soci_min_layer_size`: layers with fewer compressed bytes get no zTOC.
+pub const MIN_LAYER_SIZE_VAR: &str = "soci_min_layer_size";
+/// `soci_span_size`: uncompressed bytes between zTOC checkpoints.
+pub const SPAN_SIZE_VAR: &str = "soci_span_size";
+/// `soci_build_tool_identifier`: written into every zTOC and SOCI index.
+pub const BUILD_TOOL_VAR: &str = "soci_build_tool_identifier";
+/// `ECR_ENDPOINT`: overrides the endpoint of the ECR API (`GetAuthorizationToken`), as the
+/// reference's variable of the same name does.
+pub const ECR_ENDPOINT_VAR: &str = "ECR_ENDPOINT";
+/// `soci_registry_endpoint`: **for testing only**, a registry `host[:port]` used instead of the
+/// event's ECR registry.
+pub const REGISTRY_ENDPOINT_VAR: &str = "soci_registry_endpoint";
+/// `soci_registry_plain_http`: **for testing only**, `true` to speak plain HTTP to
+/// `soci_registry_endpoint`.
+pub const REGISTRY_PLAIN_HTTP_VAR: &str = "soci_registry_plain_http";
+
+/// The build tool identifier the template sets, and the reference's.
+pub const DEFAULT_BUILD_TOOL_IDENTIFIER: &str = "AWS SOCI Index Builder Cfn v0.2";
+
+/// How long before the invocation deadline the generator gives up, by default: enough to log
+/// the error and return it, so Lambda records a failed invocation (and retries it) rather than a
+/// timeout without a word.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+
+/// The kind of SOCI index built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IndexVersion {
+    /// SOCI index manifests with a `subject`, found through the referrers API.
+    V1,
+    /// A SOCI-enabled image index, tagged `<tag><suffix>` (the template's default).
+    #[default]
+    V2,
+}
+
+impl IndexVersion {
+    /// The self-trigger rules of this version with `suffix`: V2 also skips untagged pushes,
+    /// since its output tag is made from the pushed one.
+    pub fn rules(self, suffix: &str) -> SelfTriggerRules {
+        match self {
+            IndexVersion::V1 => SelfTriggerRules::v1(),
+            IndexVersion::V2 => SelfTriggerRules::v2(),
+        }
+        .with_suffix(suffix)
+    }
+}
+
+impl fmt::Display for IndexVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IndexVersion::V1 => "V1",
+            IndexVersion::V2 => "V2",
+        })
+    }
+}
+
+impl FromStr for IndexVersion {
+    type Err = String;
+
+    /// `V1` or `V2`, exactly as the template's `AllowedValues` spell them.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "V1" => Ok(IndexVersion::V1),
+            "V2" => Ok(IndexVersion::V2),
+            _ => Err("expected V1 or V2".to_owned()),
+        }
+    }
+}
+
+/// An environment variable that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The filter list is missing: the reference's message, then the variable's name.
+    #[error(
+        "Invalid environment variable; expected a comma separated list ({FILTERS_VAR} is not set)"
+    )]
+    MissingFilters,
+    /// A variable the function cannot do without is not set.
+    #[error("environment variable {name} must be set: {hint}")]
+    Missing {
+        /// The variable.
+        name: &'static str,
+        /// What it should hold.
+        hint: &'static str,
+    },
+    /// A variable is set to something unusable.
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Reads variables: `std::env::var` in the functions, a map in tests.
+trait Lookup {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+impl<F: Fn(&str) -> Option<String>> Lookup for F {
+    fn get(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// A value parsed with `FromStr`, or `default` when unset.
+fn parsed<T: FromStr>(env: &dyn Lookup, name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    match env.get(name) {
+        None => Ok(default),
+        Some(value) => value
+            .parse()
+            .map_err(|e: T::Err| invalid(name, &value, e.to_string())),
+    }
+}
+
+/// An optional setting, where an empty value means unset (as an empty CloudFormation value is).
+fn optional(env: &dyn Lookup, name: &str) -> Option<String> {
+    env.get(name).filter(|value| !value.is_empty())
+}
+
+fn index_version(env: &dyn Lookup) -> Result<IndexVersion, ConfigError> {
+    parsed(env, INDEX_VERSION_VAR, IndexVersion::V2)
+}
+
+/// The tag suffix: not empty (an empty suffix would make the V2 output overwrite the pushed
+/// tag), and only characters a tag may hold.
+fn tag_suffix(env: &dyn Lookup) -> Result<String, ConfigError> {
+    let Some(suffix) = env.get(TAG_SUFFIX_VAR) else {
+        return Ok(DEFAULT_SOCI_TAG_SUFFIX.to_owned());
+    };
+    if suffix.is_empty() {
+        return Err(invalid(
+            TAG_SUFFIX_VAR,
+            &suffix,
+            "must not be empty (the V2 output would replace the pushed tag)",
+        ));
+    }
+    if let Some(bad) = suffix
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(invalid(
+            TAG_SUFFIX_VAR,
+            &suffix,
+            format!("{bad:?} cannot be part of a tag (letters, digits, '_', '.' and '-' can)"),
+        ));
+    }
+    Ok(suffix)
+}
+
+/// The filter function's configuration.
+#[derive(Clone, Debug)]
+pub struct FilterConfig {
+    /// The filters, in list order.
+    pub filters: FilterSet,
+    /// The generator function's ARN (or name).
+    pub generator_function: String,
+    /// The index version the generator builds: in V2, untagged pushes are skipped here
+    /// already, since the generator would skip them anyway.
+    pub index_version: IndexVersion,
+    /// The V2 output suffix; pushes with a tag ending in it are skipped.
+    pub tag_suffix: String,
+}
+
+impl FilterConfig {
+    /// The configuration of the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::parse(&process_env)
+    }
+
+    /// The configuration of the environment `env` describes (`None` for unset variables).
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::parse(&env)
+    }
+
+    fn parse(env: &dyn Lookup) -> Result<Self, ConfigError> {
+        let list = env.get(FILTERS_VAR).ok_or(ConfigError::MissingFilters)?;
+        let filters =
+            FilterSet::parse(&list).map_err(|e| invalid(FILTERS_VAR, &list, e.to_string()))?;
+        let generator_function = optional(env, GENERATOR_ARN_VAR).ok_or(ConfigError::Missing {
+            name: GENERATOR_ARN_VAR,
+            hint: "the ARN of the SOCI index generator function",
+        })?;
+        Ok(FilterConfig {
+            filters,
+            generator_function,
+            index_version: index_version(env)?,
+            tag_suffix: tag_suffix(env)?,
+        })
+    }
+
+    /// The pushes this filter skips before trying the filters.
+    pub fn rules(&self) -> SelfTriggerRules {
+        self.index_version.rules(&self.tag_suffix)
+    }
+}
+
+/// The generator function's configuration.
+#[derive(Clone, Debug)]
+pub struct GeneratorConfig {
+    /// The kind of index built.
+    pub index_version: IndexVersion,
+    /// Layers with fewer compressed bytes get no zTOC (default 10 MiB).
+    pub min_layer_size: u64,
+    /// Uncompressed bytes between checkpoints (default 4 MiB).
+    pub span_size: i64,
+    /// Written into zTOCs and indexes (default `AWS SOCI Index Builder Cfn v0.2`).
+    pub build_tool_identifier: String,
+    /// V2 output tag suffix (default `-soci`).
+    pub tag_suffix: String,
+    /// The ECR API endpoint, when not AWS's own (`ECR_ENDPOINT`).
+    pub ecr_endpoint: Option<String>,
+    /// For testing only: the registry to use instead of the event's ECR registry. Credentials
+    /// then come from `ECR_ENDPOINT`'s `GetAuthorizationToken` when that is set (for the
+    /// event's registry host), and are anonymous otherwise.
+    pub registry_endpoint: Option<String>,
+    /// For testing only: plain HTTP to [`registry_endpoint`](Self::registry_endpoint).
+    pub plain_http: bool,
+    /// How long before the deadline the work is abandoned (default 10 s; not an environment
+    /// variable, tests set it).
+    pub deadline_margin: Duration,
+    /// Layers indexed at once (default: the cores Lambda gives the function).
+    pub concurrency: usize,
+}
+
+impl Default for GeneratorConfig {
+    /// The template's configuration.
+    fn default() -> Self {
+        let build = soci_registry::BuildConfig::default();
+        GeneratorConfig {
+            index_version: IndexVersion::V2,
+            min_layer_size: build.min_layer_size,
+            span_size: build.span_size,
+            build_tool_identifier: DEFAULT_BUILD_TOOL_IDENTIFIER.to_owned(),
+            tag_suffix: DEFAULT_SOCI_TAG_SUFFIX.to_owned(),
+            ecr_endpoint: None,
+            registry_endpoint: None,
+            plain_http: false,
+            deadline_margin: DEFAULT_DEADLINE_MARGIN,
+            concurrency: build.concurrency,
+        }
+    }
+}
+
+impl GeneratorConfig {
+    /// The configuration of the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::parse(&process_env)
+    }
+
+    /// The configuration of the environment `env` describes (`None` for unset variables).
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::parse(&env)
+    }
+
+    fn parse(env: &dyn Lookup) -> Result<Self, ConfigError> {
+        let defaults = GeneratorConfig::default();
+        let span_size = parsed(env, SPAN_SIZE_VAR, defaults.span_size)?;
+        if span_size <= 0 {
+            return Err(invalid(
+                SPAN_SIZE_VAR,
+                &span_size.to_string(),
+                "must be a positive number of bytes",
+            ));
+        }
+        let build_tool_identifier = env
+            .get(BUILD_TOOL_VAR)
+            .unwrap_or(defaults.build_tool_identifier);
+        if build_tool_identifier.is_empty() {
+            return Err(invalid(BUILD_TOOL_VAR, "", "must not be empty"));
+        }
+        let registry_endpoint = optional(env, REGISTRY_ENDPOINT_VAR);
+        let plain_http = match optional(env, REGISTRY_PLAIN_HTTP_VAR).as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(invalid(
+                    REGISTRY_PLAIN_HTTP_VAR,
+                    other,
+                    "expected true or false",
+                ));
+            }
+        };
+        if plain_http && registry_endpoint.is_none() {
+            return Err(invalid(
+                REGISTRY_PLAIN_HTTP_VAR,
+                "true",
+                format!(
+                    "plain HTTP is only for a test registry named by {REGISTRY_ENDPOINT_VAR}, never for ECR"
+                ),
+            ));
+        }
+        Ok(GeneratorConfig {
+            index_version: index_version(env)?,
+            min_layer_size: parsed(env, MIN_LAYER_SIZE_VAR, defaults.min_layer_size)?,
+            span_size,
+            build_tool_identifier,
+            tag_suffix: tag_suffix(env)?,
+            ecr_endpoint: optional(env, ECR_ENDPOINT_VAR),
+            registry_endpoint,
+            plain_http,
+            ..defaults
+        })
+    }
+
+    /// The pushes the generator skips.
+    pub fn rules(&self) -> SelfTriggerRules {
+        self.index_version.rules(&self.tag_suffix)
+    }
+
+    /// The pipeline's build settings: every platform, no optimisations, nothing forced, and no
+    /// empty index (a run with nothing to index pushes nothing), as the reference builds.
+    pub fn build_config(&self) -> soci_registry::BuildConfig {
+        soci_registry::BuildConfig {
+            span_size: self.span_size,
+            min_layer_size: self.min_layer_size,
+            build_tool_identifier: self.build_tool_identifier.clone(),
+            xattr_optimization: false,
+            platforms: Vec::new(),
+            concurrency: self.concurrency.max(1),
+            force: false,
+            allow_empty: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn generator_defaults_are_the_templates() {
+        let config = GeneratorConfig::from_lookup(env(&[])).unwrap();
+        assert_eq!(config.index_version, IndexVersion::V2);
+        assert_eq!(config.min_layer_size, 10 << 20);
+        assert_eq!(config.span_size, 4 << 20);
+        assert_eq!(
+            config.build_tool_identifier,
+            "AWS SOCI Index Builder Cfn v0.2"
+        );
+        assert_eq!(config.tag_suffix, "-soci");
+        assert_eq!(config.ecr_endpoint, None);
+        assert!(!config.plain_http);
+    }
+
+    #[test]
+    fn generator_values_are_parsed() {
+        let config = GeneratorConfig::from_lookup(env(&[
+            ("soci_index_version", "V1"),
+            ("soci_min_layer_size", "0"),
+            ("soci_span_size", "1048576"),
+            ("soci_build_tool_identifier", "test tool"),
+            ("soci_tag_suffix", ".soci_2"),
+            ("ECR_ENDPOINT", "http://127.0.0.1:5000"),
+            ("soci_registry_endpoint", "127.0.0.1:5001"),
+            ("soci_registry_plain_http", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(config.index_version, IndexVersion::V1);
+        assert_eq!(config.min_layer_size, 0);
+        assert_eq!(config.span_size, 1 << 20);
+        assert_eq!(config.build_tool_identifier, "test tool");
+        assert_eq!(config.tag_suffix, ".soci_2");
+        assert_eq!(
+            config.ecr_endpoint.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        assert_eq!(config.registry_endpoint.as_deref(), Some("127.0.0.1:5001"));
+        assert!(config.plain_http);
+        let build = config.build_config();
+        assert!(build.platforms.is_empty() && !build.force && !build.allow_empty);
+    }
+
+    #[test]
+    fn bad_generator_values_name_the_variable() {
+        for (vars, name) in [
+            (&[("soci_index_version", "v2")][..], "soci_index_version"),
+            (&[("soci_min_layer_size", "10MB")], "soci_min_layer_size"),
+            (&[("soci_min_layer_size", "-1")], "soci_min_layer_size"),
+            (&[("soci_span_size", "0")], "soci_span_size"),
+            (&[("soci_span_size", "")], "soci_span_size"),
+            (&[("soci_tag_suffix", "")], "soci_tag_suffix"),
+            (&[("soci_tag_suffix", "/soci")], "soci_tag_suffix"),
+            (
+                &[("soci_build_tool_identifier", "")],
+                "soci_build_tool_identifier",
+            ),
+            (
+                &[
+                    ("soci_registry_plain_http", "yes"),
+                    ("soci_registry_endpoint", "x:1"),
+                ],
+                "soci_registry_plain_http",
+            ),
+            (
+                &[("soci_registry_plain_http", "true")],
+                "soci_registry_plain_http",
+            ),
+        ] {
+            let err = GeneratorConfig::from_lookup(env(vars)).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { name: n, .. } if *n == name),
+                "{vars:?}: {err}"
+            );
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn filter_config() {
+        let config = FilterConfig::from_lookup(env(&[
+            ("soci_repository_image_tag_filters", "prod*:*,dev:latest"),
+            (
+                "soci_index_generator_lambda_arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:gen",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(config.filters.to_string(), "prod*:*,dev:latest");
+        assert_eq!(config.index_version, IndexVersion::V2);
+        assert_eq!(config.tag_suffix, "-soci");
+        assert!(config.rules().skips_untagged());
+
+        let err = FilterConfig::from_lookup(env(&[("soci_index_generator_lambda_arn", "x")]))
+            .unwrap_err();
+        assert_eq!(err, ConfigError::MissingFilters);
+        assert!(
+            err.to_string()
+                .starts_with("Invalid environment variable; expected a comma separated list")
+        );
+
+        let err = FilterConfig::from_lookup(env(&[
+            ("soci_repository_image_tag_filters", "Prod:*"),
+            ("soci_index_generator_lambda_arn", "x"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("bad character 'P'"), "{err}");
+
+        let err = FilterConfig::from_lookup(env(&[("soci_repository_image_tag_filters", "*:*")]))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("soci_index_generator_lambda_arn"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,447 @@
+//! The generator function (B.4): builds the SOCI index of a pushed image and pushes it to the
+//! image's repository.
+//!
+//! Unlike the reference, nothing is pulled to `/tmp`: `soci-registry`'s pipeline streams each
+//! layer from the registry into its zTOC and writes the results in an order that leaves no tag
+//! pointing at anything incomplete (the tag is written last). That order is what makes the two
+//! failure paths safe:
+//!
+//! * **Deadline.** The work runs under a timeout ending [`GeneratorConfig::deadline_margin`]
+//!   before the invocation deadline. When it fires, the work is dropped mid-flight and the
+//!   invocation fails with [`GeneratorError::Deadline`]: at worst unreferenced blobs were
+//!   written, never the tag, so a retry starts from a clean state.
+//! * **Redelivery.** Lambda delivers asynchronous events at least once and retries failures.
+//!   A second run over the same image finds the earlier zTOCs (by layer, span size and build
+//!   tool), builds nothing, finds the same index already tagged and writes nothing
+//!   ([`UNCHANGED`]).
+//!
+//! Results are the reference's strings; "expected" skips (untagged V2 push, not an image, no
+//! layer large enough) are successes, everything else is an error, which Lambda retries and
+//! finally sends to the failure queue.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+use soci_filter::{ImageActionEvent, PushDecision};
+use soci_registry::{
+    ClientOptions, Credentials, Destination, Image, LayerOutcome, PipelineError, Progress,
+    RegistryClient, RegistryError, Report, Source, ecr_credentials,
+};
+use tracing::{Instrument, field};
+
+use crate::config::{GeneratorConfig, IndexVersion};
+
+/// The result of a run that built and pushed an index.
+pub const SUCCESS: &str = "Successfully built and pushed SOCI index";
+/// The result of a run that found its index already built and pushed (a redelivered event).
+pub const UNCHANGED: &str =
+    "SOCI index already built and pushed for this image: nothing was written";
+/// The result of a run over an image none of whose layers gets a zTOC.
+pub const NO_ZTOCS: &str = "Skipping pushing SOCI index as it does not contain any zTOCs";
+/// The result of a run over something that is not an image (a signature, an attestation, a
+/// SOCI index pushed in V1).
+pub const NOT_AN_IMAGE: &str = "Exited early due to manifest validation error";
+
+/// Config media types of images: a manifest with any other config is not an image to index.
+const IMAGE_CONFIG_TYPES: [&str; 2] = [
+    "application/vnd.docker.container.image.v1+json",
+    "application/vnd.oci.image.config.v1+json",
+];
+
+/// What the generator needs to know of its invocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invocation {
+    /// Lambda's request id, logged with every line.
+    pub request_id: String,
+    /// When Lambda stops the function.
+    pub deadline: SystemTime,
+}
+
+impl Invocation {
+    /// The request id and deadline of a Lambda invocation.
+    pub fn from_context(context: &lambda_runtime::Context) -> Self {
+        Invocation {
+            request_id: context.request_id.clone(),
+            deadline: context.deadline(),
+        }
+    }
+}
+
+/// Why a run failed. Each is retried by Lambda (twice), then the event goes to the failure
+/// queue with the message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GeneratorError {
+    /// The event is not a valid ECR image push (the reference's message, lowercase).
+    #[error("ECRImageActionEvent validation error: {0}")]
+    Event(String),
+    /// No registry client could be made: ECR authentication failed, or the event's account and
+    /// region make no registry host.
+    #[error("Remote registry initialization error: {0}")]
+    RegistryInit(String),
+    /// The pushed image could not be read.
+    #[error("Image pull error: {0}")]
+    Pull(#[source] RegistryError),
+    /// Building or pushing the index failed.
+    #[error("SOCI index build error: {0}")]
+    Build(#[source] PipelineError),
+    /// The invocation deadline came too close.
+    #[error(
+        "Invocation timeout error: the invocation deadline was near (stopping {margin:?} before it, after {worked:.1?}); nothing was tagged, so the retry starts clean"
+    )]
+    Deadline {
+        /// How long before the deadline the run stopped.
+        margin: Duration,
+        /// How long the run had worked.
+        worked: Duration,
+    },
+}
+
+impl GeneratorError {
+    /// A short name of the kind of failure, for Lambda's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GeneratorError::Event(_) => "EventValidationError",
+            GeneratorError::RegistryInit(_) => "RegistryInitializationError",
+            GeneratorError::Pull(_) => "ImagePullError",
+            GeneratorError::Build(_) => "SociIndexBuildError",
+            GeneratorError::Deadline { .. } => "InvocationTimeoutError",
+        }
+    }
+}
+
+impl From<GeneratorError> for lambda_runtime::Diagnostic {
+    fn from(error: GeneratorError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Handles one event: validates it, skips what needs no index, and builds and pushes the index
+/// of the image it names, within the invocation's deadline.
+pub async fn handle(
+    event: &Value,
+    config: &GeneratorConfig,
+    invocation: &Invocation,
+) -> Result<String, GeneratorError> {
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "invocation",
+        request_id = %invocation.request_id,
+        repository = field::Empty,
+        digest = field::Empty,
+        tag = field::Empty,
+        index_digest = field::Empty,
+    );
+    // Boxed: the pipeline's futures nest deeply enough to exhaust rustc's layout query depth
+    // in the binary's `main` otherwise.
+    let result = Box::pin(run(event, config, invocation, started).instrument(span.clone())).await;
+    span.in_scope(|| match &result {
+        Ok(message) => tracing::info!("{message}"),
+        Err(error) => tracing::error!(error_type = error.kind(), "{error}"),
+    });
+    result
+}
+
+async fn run(
+    event: &Value,
+    config: &GeneratorConfig,
+    invocation: &Invocation,
+    started: Instant,
+) -> Result<String, GeneratorError> {
+    tracing::info!("Using SOCI index version: {}", config.index_version);
+    let push = ImageActionEvent::from_value(event)
+        .map_err(|e| GeneratorError::Event(lowercase_first(&e.to_string())))?;
+    let span = tracing::Span::current();
+    span.record("repository", push.repository());
+    span.record("digest", push.digest());
+    span.record("tag", push.tag().unwrap_or(""));
+
+    let rules = config.rules();
+    if let PushDecision::Skip(reason) = rules.check(push.repository(), push.tag()) {
+        tracing::info!("{reason}");
+        return Ok(reason.result_message());
+    }
+    let output_tag = match (config.index_version, push.tag()) {
+        (IndexVersion::V2, Some(tag)) => {
+            let output = rules.output_tag(tag);
+            tracing::info!("Using original image tag with suffix: {output}");
+            Some(output)
+        }
+        _ => None,
+    };
+
+    let deadline_error = || GeneratorError::Deadline {
+        margin: config.deadline_margin,
+        worked: started.elapsed(),
+    };
+    let budget = invocation
+        .deadline
+        .duration_since(SystemTime::now())
+        .ok()
+        .and_then(|left| left.checked_sub(config.deadline_margin))
+        .filter(|budget| !budget.is_zero())
+        .ok_or_else(deadline_error)?;
+    tracing::debug!(
+        budget_seconds = budget.as_secs_f64(),
+        "time left for the build"
+    );
+    tokio::time::timeout(budget, Box::pin(build(&push, config, output_tag, started)))
+        .await
+        .map_err(|_| deadline_error())?
+}
+
+/// Opens the image, checks it is one, and runs the pipeline.
+async fn build(
+    push: &ImageActionEvent,
+    config: &GeneratorConfig,
+    output_tag: Option<String>,
+    started: Instant,
+) -> Result<String, GeneratorError> {
+    let client = connect(push, config).await?;
+    let repository = push.repository().to_owned();
+    let source = Source::Registry {
+        client: client.clone(),
+        repository: repository.clone(),
+    };
+    let image = Image::open(source, Some(push.digest()))
+        .await
+        .map_err(GeneratorError::Pull)?;
+    if let Err(reason) = check_image(&image) {
+        tracing::warn!("Image manifest validation error: {reason}");
+        return Ok(NOT_AN_IMAGE.to_owned());
+    }
+
+    let destination = Destination::Registry { client, repository };
+    let build = config.build_config();
+    let progress = progress_logger();
+    let result = match &output_tag {
+        Some(tag) => {
+            Box::pin(soci_registry::convert(
+                &image,
+                &destination,
+                tag,
+                &build,
+                progress,
+            ))
+            .await
+        }
+        None => {
+            Box::pin(soci_registry::create(
+                &image,
+                &destination,
+                &build,
+                progress,
+            ))
+            .await
+        }
+    };
+    match result {
+        Ok(report) => {
+            log_report(&report, started.elapsed());
+            Ok(if report.unchanged { UNCHANGED } else { SUCCESS }.to_owned())
+        }
+        Err(PipelineError::NoZtocs) => {
+            tracing::warn!("no ztocs created, all layers either skipped or produced errors");
+            Ok(NO_ZTOCS.to_owned())
+        }
+        Err(PipelineError::NoPlatforms) => {
+            tracing::warn!(
+                "Image manifest validation error: the image index lists no platform image"
+            );
+            Ok(NOT_AN_IMAGE.to_owned())
+        }
+        Err(error) => Err(GeneratorError::Build(error)),
+    }
+}
+
+/// A client of the event's ECR registry with an ECR token, or of the test registry.
+async fn connect(
+    push: &ImageActionEvent,
+    config: &GeneratorConfig,
+) -> Result<Arc<RegistryClient>, GeneratorError> {
+    let init = |e: &dyn std::fmt::Display| GeneratorError::RegistryInit(e.to_string());
+    let host = push.registry_host().map_err(|e| init(&e))?;
+    let ecr_endpoint = config.ecr_endpoint.as_deref();
+    let (registry, credentials) = match &config.registry_endpoint {
+        Some(endpoint) => {
+            let credentials = match ecr_endpoint {
+                Some(_) => ecr_credentials(&host, ecr_endpoint)
+                    .await
+                    .map_err(|e| init(&e))?,
+                None => Credentials::Anonymous,
+            };
+            (endpoint.as_str(), credentials)
+        }
+        None => {
+            let credentials = ecr_credentials(&host, ecr_endpoint)
+                .await
+                .map_err(|e| init(&e))?;
+            (host.as_str(), credentials)
+        }
+    };
+    tracing::info!(
+        registry,
+        credentials = credentials.describe(),
+        "Connecting to the registry"
+    );
+    let options = ClientOptions {
+        plain_http: config.plain_http,
+        credentials,
+        ..ClientOptions::default()
+    };
+    RegistryClient::new(registry, options)
+        .map(Arc::new)
+        .map_err(|e| init(&e))
+}
+
+/// Image indexes are indexed per platform; a single manifest must have an image config
+/// (signatures, attestations and SOCI indexes do not).
+fn check_image(image: &Image) -> Result<(), String> {
+    if image.is_index() {
+        return Ok(());
+    }
+    let manifest: Value = serde_json::from_slice(&image.bytes)
+        .map_err(|e| format!("not a valid image manifest: {e}"))?;
+    match manifest["config"]["mediaType"].as_str().unwrap_or("") {
+        "" => Err("not a valid image manifest: empty config media type".to_owned()),
+        media_type if IMAGE_CONFIG_TYPES.contains(&media_type) => Ok(()),
+        other => Err(format!(
+            "not a valid image manifest: unexpected config media type: {other}, expected one of: [{}]",
+            IMAGE_CONFIG_TYPES.join(" ")
+        )),
+    }
+}
+
+/// Logs the layers' progress at debug level, in the invocation's span (the pipeline reports
+/// from its own tasks and threads).
+fn progress_logger() -> Arc<dyn Fn(Progress) + Send + Sync> {
+    let span = tracing::Span::current();
+    Arc::new(move |event| {
+        let _entered = span.enter();
+        match event {
+            Progress::Started { digest, size } => {
+                tracing::debug!(layer = digest, size, "layer started");
+            }
+            Progress::Done {
+                digest,
+                ztoc_digest,
+                ztoc_size,
+            } => {
+                tracing::debug!(layer = digest, ztoc_digest, ztoc_size, "layer zTOC built");
+            }
+            _ => {}
+        }
+    })
+}
+
+/// One line per layer, one per platform, and the totals.
+fn log_report(report: &Report, elapsed: Duration) {
+    for platform in &report.platforms {
+        for layer in &platform.layers {
+            let (digest, size, media_type) = (&layer.digest, layer.size, &layer.media_type);
+            let platform = &platform.platform;
+            match &layer.outcome {
+                LayerOutcome::Built { ztoc, ztoc_size } => tracing::info!(
+                    platform,
+                    layer = digest,
+                    size,
+                    media_type,
+                    outcome = "built",
+                    ztoc_digest = ztoc,
+                    ztoc_size,
+                    "layer indexed"
+                ),
+                LayerOutcome::Reused { ztoc, ztoc_size } => tracing::info!(
+                    platform,
+                    layer = digest,
+                    size,
+                    media_type,
+                    outcome = "reused",
+                    ztoc_digest = ztoc,
+                    ztoc_size,
+                    "layer's zTOC of an earlier run reused"
+                ),
+                LayerOutcome::Skipped { reason } => tracing::info!(
+                    platform,
+                    layer = digest,
+                    size,
+                    media_type,
+                    outcome = "skipped",
+                    reason,
+                    "layer skipped"
+                ),
+            }
+        }
+        let soci_index = platform.soci_index.as_ref().map(|d| d.digest.as_str());
+        tracing::info!(
+            platform = platform.platform,
+            manifest = platform.manifest,
+            soci_index = soci_index.unwrap_or(""),
+            layers = platform.layers.len(),
+            ztocs = platform
+                .layers
+                .iter()
+                .filter(|l| l.outcome.ztoc().is_some())
+                .count(),
+            "platform indexed"
+        );
+    }
+    let index_digest = match &report.image_index {
+        Some(index) => index.digest.clone(),
+        None => report
+            .platforms
+            .iter()
+            .filter_map(|p| p.soci_index.as_ref().map(|d| d.digest.as_str()))
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    tracing::Span::current().record("index_digest", index_digest.as_str());
+    let seconds = elapsed.as_secs_f64();
+    let megabytes_per_second = if seconds > 0.0 {
+        report.bytes_indexed as f64 / 1e6 / seconds
+    } else {
+        0.0
+    };
+    let what = if report.image_index.is_some() {
+        "OCI Index"
+    } else {
+        "SOCI Index"
+    };
+    tracing::info!(
+        index_version = report.index_version,
+        index_digest,
+        tag = report.tag.as_deref().unwrap_or(""),
+        unchanged = report.unchanged,
+        bytes_indexed = report.bytes_indexed,
+        seconds,
+        megabytes_per_second,
+        "Generated {what} Digest: {index_digest}"
+    );
+}
+
+/// The reference's generator writes the validation messages in lowercase (`the event's …`).
+fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_messages_are_lowercase() {
+        assert_eq!(
+            lowercase_first("The event's 'source' must be 'aws.ecr'"),
+            "the event's 'source' must be 'aws.ecr'"
+        );
+        assert_eq!(lowercase_first(""), "");
+    }
+}

@@ -1,0 +1,346 @@
+//! Shared by the integration tests: a throwaway `docker-registry` on loopback, moto's server,
+//! test images pushed with the registry client, and ECR push events.
+//!
+//! Nothing is installed here: `docker-registry` (Debian package), `htpasswd` (apache2-utils)
+//! and `moto_server` (`pip install 'moto[server]'`) must be on `PATH`, as `.ci/run` arranges.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use soci_registry::{ClientOptions, Credentials, RegistryClient};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// A child process killed when dropped.
+pub struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `docker-registry serve` on `127.0.0.1` with a port of its choosing and storage in a
+/// temporary directory; optionally behind HTTP Basic authentication with one user.
+pub struct Registry {
+    _process: Process,
+    _dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+impl Registry {
+    pub fn start() -> Registry {
+        Self::serve(None)
+    }
+
+    pub fn start_with_user(user: &str, password: &str) -> Registry {
+        Self::serve(Some((user, password)))
+    }
+
+    fn serve(user: Option<(&str, &str)>) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:0\n  secret: not-a-secret\n",
+            dir.path().join("storage").display()
+        );
+        if let Some((user, password)) = user {
+            let hash = Command::new("htpasswd")
+                .args(["-nbB", user, password])
+                .output()
+                .expect("htpasswd (apache2-utils) is needed");
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, hash.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: soci-lambda-tests\n    path: {}\n",
+                file.display()
+            ));
+        }
+        let config_file = dir.path().join("config.yml");
+        std::fs::write(&config_file, config).unwrap();
+        let mut child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("docker-registry is needed (apt-get install docker-registry)");
+        // The registry says where it listens on stderr, which must be drained for good.
+        let stderr = child.stderr.take().unwrap();
+        let (found, addr) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sent {
+                    continue;
+                }
+                if let Some(at) = line.find("listening on ") {
+                    let rest = &line[at + "listening on ".len()..];
+                    let end = rest
+                        .find(|c: char| c.is_whitespace() || c == '"')
+                        .unwrap_or(rest.len());
+                    sent = found.send(rest[..end].to_owned()).is_ok();
+                }
+            }
+        });
+        let process = Process(child);
+        let addr = addr
+            .recv_timeout(Duration::from_secs(20))
+            .expect("docker-registry did not say where it listens");
+        Registry {
+            _process: process,
+            _dir: dir,
+            addr,
+        }
+    }
+
+    /// A plain-HTTP client of this registry.
+    pub fn client(&self, credentials: Credentials) -> Arc<RegistryClient> {
+        Arc::new(
+            RegistryClient::new(
+                &self.addr,
+                ClientOptions {
+                    plain_http: true,
+                    credentials,
+                    ..ClientOptions::default()
+                },
+            )
+            .unwrap(),
+        )
+    }
+}
+
+/// A free port on loopback (nothing listens on it once this returns).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `moto_server` on a free port; its endpoint URL.
+pub fn start_moto() -> (Process, String) {
+    let port = free_port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server is needed (pip install 'moto[server]')");
+    let process = Process(child);
+    let until = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "moto_server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (process, format!("http://127.0.0.1:{port}"))
+}
+
+/// A bare HTTP/1.1 POST to moto (its own API and the IAM query API need no AWS client);
+/// returns the status and body.
+pub fn moto_post(
+    endpoint: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let authority = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(bytes);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A gzipped tar of one file of `size` pseudo-random bytes (incompressible, so the blob is a
+/// little over `size`), different per `seed`.
+pub fn gzip_layer(seed: u32, size: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let data: Vec<u8> = (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 8) as u8
+        })
+        .collect();
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size as u64);
+    header.set_mode(0o644);
+    header.set_mtime(1_700_000_000);
+    tar.append_data(&mut header, format!("data/file-{seed}.bin"), &data[..])
+        .unwrap();
+    let tar = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+/// One platform's manifest, config and layers.
+pub struct Platform {
+    pub architecture: &'static str,
+    pub config: Vec<u8>,
+    pub layers: Vec<Vec<u8>>,
+    pub manifest: Vec<u8>,
+}
+
+impl Platform {
+    pub fn new(architecture: &'static str, layers: Vec<Vec<u8>>) -> Platform {
+        Self::with_config_type(architecture, layers, OCI_CONFIG)
+    }
+
+    pub fn with_config_type(
+        architecture: &'static str,
+        layers: Vec<Vec<u8>>,
+        config_type: &str,
+    ) -> Platform {
+        let config = serde_json::to_vec(&json!({
+            "architecture": architecture,
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }))
+        .unwrap();
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": config_type, "digest": digest(&config), "size": config.len()},
+            "layers": layers.iter().map(|l| json!({
+                "mediaType": OCI_GZIP, "digest": digest(l), "size": l.len()
+            })).collect::<Vec<_>>(),
+        }))
+        .unwrap();
+        Platform {
+            architecture,
+            config,
+            layers,
+            manifest,
+        }
+    }
+
+    pub fn digest(&self) -> String {
+        digest(&self.manifest)
+    }
+}
+
+/// An image index of `platforms`; its bytes.
+pub fn index_of(platforms: &[Platform]) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": platforms.iter().map(|p| json!({
+            "mediaType": OCI_MANIFEST,
+            "digest": p.digest(),
+            "size": p.manifest.len(),
+            "platform": {"architecture": p.architecture, "os": "linux"},
+        })).collect::<Vec<_>>(),
+    }))
+    .unwrap()
+}
+
+/// Pushes the platforms' blobs and manifests (by digest).
+pub async fn push_platforms(client: &RegistryClient, repository: &str, platforms: &[Platform]) {
+    for platform in platforms {
+        for blob in platform.layers.iter().chain([&platform.config]) {
+            client
+                .push_blob(repository, &digest(blob), Bytes::from(blob.clone()), None)
+                .await
+                .unwrap();
+        }
+        client
+            .put_manifest(
+                repository,
+                &platform.digest(),
+                Bytes::from(platform.manifest.clone()),
+                OCI_MANIFEST,
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Pushes a multi-platform image and tags its index; returns the index digest.
+pub async fn push_index(
+    client: &RegistryClient,
+    repository: &str,
+    tag: &str,
+    platforms: &[Platform],
+) -> String {
+    push_platforms(client, repository, platforms).await;
+    let index = index_of(platforms);
+    client
+        .put_manifest(repository, tag, Bytes::from(index), OCI_INDEX)
+        .await
+        .unwrap()
+}
+
+/// An ECR push event of `repository@digest` with `tag` (`None`: untagged) in us-west-2.
+pub fn push_event(repository: &str, digest: &str, tag: Option<&str>) -> Value {
+    let mut detail = json!({
+        "result": "SUCCESS",
+        "repository-name": repository,
+        "image-digest": digest,
+        "action-type": "PUSH",
+    });
+    if let Some(tag) = tag {
+        detail["image-tag"] = json!(tag);
+    }
+    json!({
+        "version": "0",
+        "id": "13cde686-328b-6117-af20-0e5566167482",
+        "detail-type": "ECR Image Action",
+        "source": "aws.ecr",
+        "account": ACCOUNT,
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-west-2",
+        "resources": [],
+        "detail": detail,
+    })
+}
+
+/// A sample event of `soci-filter/tests/events/`.
+pub fn sample_event(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../soci-filter/tests/events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
