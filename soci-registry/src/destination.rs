@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use soci_core::{Descriptor, Document};
 use tokio::sync::mpsc;
 
-use crate::client::{Manifest, RegistryClient};
+use crate::client::{Manifest, RegistryClient, RetryPolicy};
 use crate::error::RegistryError;
 use crate::layout::{LayoutWriter, OciLayout};
 use crate::source::Source;
@@ -205,7 +206,7 @@ impl Destination {
 
     /// Copies a blob from `source` unless the destination has it: by cross-repository mount
     /// within one registry, else streamed through (never held whole, never on disk but in a
-    /// layout), retried as the source's retry policy allows.
+    /// layout), retried as the destination's retry policy allows.
     pub async fn copy_blob(
         &self,
         source: &Source,
@@ -215,55 +216,90 @@ impl Destination {
         if self.has_blob(digest).await? {
             return Ok(());
         }
-        match self {
-            Destination::Registry { client, repository } => {
-                if let Source::Registry {
-                    client: from_client,
-                    repository: from,
-                } = source
-                    && from_client.registry() == client.registry()
-                    && client.mount_blob(repository, digest, from).await?
-                {
-                    return Ok(());
+        if let (
+            Destination::Registry { client, repository },
+            Source::Registry {
+                client: from_client,
+                repository: from,
+            },
+        ) = (self, source)
+            && from_client.registry() == client.registry()
+            && client.mount_blob(repository, digest, from).await?
+        {
+            return Ok(());
+        }
+        let retry = match self {
+            Destination::Registry { client, .. } => client.retry_policy().clone(),
+            Destination::Layout { .. } => RetryPolicy {
+                attempts: 1,
+                ..RetryPolicy::default()
+            },
+        };
+        let mut failures = 0;
+        loop {
+            let (tx, stored) = self.receive_blob(digest, size)?;
+            let (read, written) = tokio::join!(source.stream_blob(digest, size, tx), stored);
+            // A bad source blob is the error that matters, whatever the writing did.
+            read?;
+            match written {
+                Ok(()) => return Ok(()),
+                Err(_) if failures + 1 < retry.attempts => {
+                    failures += 1;
+                    tokio::time::sleep(retry.delay(failures)).await;
                 }
-                let retry = client.retry_policy();
-                let mut failures = 0;
-                loop {
-                    let (tx, rx) = mpsc::channel(IN_FLIGHT);
-                    let (read, written) = tokio::join!(
-                        source.stream_blob(digest, size, tx),
-                        client.push_blob_stream(repository, digest, size, rx)
-                    );
-                    // A bad source blob is the error that matters, whatever the upload did.
-                    read?;
-                    match written {
-                        Ok(()) => return Ok(()),
-                        Err(_) if failures + 1 < retry.attempts => {
-                            failures += 1;
-                            tokio::time::sleep(retry.delay(failures)).await;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            Destination::Layout { writer, .. } => {
-                let mut sink = with_writer(writer, |w| w.blob_sink(digest))?;
-                let (tx, mut rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
-                let write = tokio::task::spawn_blocking(move || {
-                    while let Some(chunk) = rx.blocking_recv() {
-                        sink.write(&chunk)?;
-                    }
-                    Ok::<_, RegistryError>(sink)
-                });
-                let read = source.stream_blob(digest, size, tx).await;
-                let sink = write.await.map_err(|e| RegistryError::Protocol {
-                    context: format!("copying blob {digest}"),
-                    message: e.to_string(),
-                })??;
-                read?;
-                sink.finish()
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Starts storing a blob of `size` bytes that will arrive, in order, on the returned
+    /// sender; the returned future ends when the blob is stored (digest checked) or has failed.
+    /// It streams: a layer of any size passes through a few chunks of memory. Dropping the
+    /// sender early leaves no blob.
+    pub fn receive_blob(
+        &self,
+        digest: &str,
+        size: u64,
+    ) -> Result<
+        (
+            mpsc::Sender<Bytes>,
+            impl Future<Output = Result<(), RegistryError>> + '_,
+        ),
+        RegistryError,
+    > {
+        let (tx, mut rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
+        let digest = digest.to_owned();
+        let stored =
+            match self {
+                Destination::Registry { client, repository } => Either::Left(async move {
+                    client.push_blob_stream(repository, &digest, size, rx).await
+                }),
+                Destination::Layout { writer, .. } => {
+                    let mut sink = with_writer(writer, |w| w.blob_sink(&digest))?;
+                    Either::Right(async move {
+                        let write = tokio::task::spawn_blocking(move || {
+                            let mut written = 0u64;
+                            while let Some(chunk) = rx.blocking_recv() {
+                                written += chunk.len() as u64;
+                                sink.write(&chunk)?;
+                            }
+                            if written != size {
+                                return Err(RegistryError::SizeMismatch {
+                                    digest,
+                                    expected: size,
+                                    actual: written,
+                                });
+                            }
+                            sink.finish()
+                        });
+                        write.await.map_err(|e| RegistryError::Protocol {
+                            context: "writing a blob into the layout".into(),
+                            message: e.to_string(),
+                        })?
+                    })
+                }
+            };
+        Ok((tx, stored))
     }
 
     /// Makes what was written visible: for a layout, writes `index.json` (and moves a new

@@ -576,3 +576,60 @@ async fn references_name_layouts_and_archives() {
         .unwrap();
     assert!(again.unchanged);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layers_are_read_once_even_when_copied_elsewhere() {
+    let registry = TestRegistry::start();
+    let image = TestImage::single(PlatformImage::new(
+        false,
+        "amd64",
+        vec![Layer::gzip(21, 10, 50_000), Layer::gzip(22, 12, 40_000)],
+    ));
+    image.push(&registry.client(), "app", "1").await;
+    // Read through a proxy that logs every request.
+    let proxy = common::faults::FaultProxy::start(&registry.addr).await;
+    let client = Arc::new(
+        soci_registry::RegistryClient::new(
+            &proxy.addr.to_string(),
+            soci_registry::ClientOptions {
+                plain_http: true,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    let source = Source::Registry {
+        client,
+        repository: "app".into(),
+    };
+    let opened = Image::open(source, Some("1")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    soci_registry::convert(
+        &opened,
+        &Destination::layout(&out).unwrap(),
+        "1",
+        &config(),
+        quiet(),
+    )
+    .await
+    .unwrap();
+    let seen = proxy.seen();
+    for layer in &image.platforms[0].layers {
+        let path = format!("GET /v2/app/blobs/{}", digest(&layer.bytes));
+        assert_eq!(
+            seen.iter().filter(|s| s.starts_with(&path)).count(),
+            1,
+            "{seen:#?}"
+        );
+    }
+    // And the copy in the layout is whole.
+    let layout = OciLayout::open(&out).unwrap();
+    for layer in &image.platforms[0].layers {
+        let d = digest(&layer.bytes);
+        assert_eq!(
+            &layout.read_blob(&d, 1 << 30).unwrap()[..],
+            &layer.bytes[..]
+        );
+    }
+}

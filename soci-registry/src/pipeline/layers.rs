@@ -119,6 +119,25 @@ pub async fn build_ztoc(
     job: &LayerJob,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<BuiltZtoc, LayerError> {
+    build_streamed(source, job, progress, None).await
+}
+
+/// Builds one layer's zTOC in a single pass over its bytes; a `copy_to` destination that lacks
+/// the layer is given its bytes from the same pass. (A copy that fails is not an error here:
+/// whoever needs the blob there copies it again.)
+async fn build_streamed(
+    source: &Source,
+    job: &LayerJob,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    copy_to: Option<&Destination>,
+) -> Result<BuiltZtoc, LayerError> {
+    let copy = match copy_to {
+        Some(destination) if !destination.has_blob(&job.digest).await.unwrap_or(true) => {
+            destination.receive_blob(&job.digest, job.size).ok()
+        }
+        _ => None,
+    };
+    let (copy_tx, copied) = copy.unzip();
     let digest = job.digest.clone();
     progress(Progress::Started {
         digest: digest.clone(),
@@ -150,7 +169,27 @@ pub async fn build_ztoc(
             bytes,
         })
     });
-    let fetch = source.stream_blob(&job.digest, size, tx);
+    let (fetch_tx, mut fetch_rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
+    let fetch = source.stream_blob(&job.digest, size, fetch_tx);
+    let tee = async move {
+        let mut copy_tx = copy_tx;
+        while let Some(chunk) = fetch_rx.recv().await {
+            if let Some(copy) = &copy_tx
+                && copy.send(chunk.clone()).await.is_err()
+            {
+                copy_tx = None;
+            }
+            // The builder stopped (it failed): the rest of the bytes are not needed.
+            if tx.send(chunk).await.is_err() {
+                break;
+            }
+        }
+    };
+    let copy = async {
+        if let Some(copied) = copied {
+            let _ = copied.await;
+        }
+    };
     let forward = async {
         while let Some(done) = report_rx.recv().await {
             progress(Progress::Bytes {
@@ -160,7 +199,7 @@ pub async fn build_ztoc(
             });
         }
     };
-    let (fetched, built, ()) = tokio::join!(fetch, build, forward);
+    let (fetched, (), built, (), ()) = tokio::join!(fetch, tee, build, forward, copy);
     // The blob must be what the manifest says before its zTOC counts: a source error wins.
     fetched.map_err(|source| LayerError::Source {
         digest: digest.clone(),
@@ -206,15 +245,21 @@ pub async fn build_ztocs(
     concurrency: usize,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> Vec<LayerResult> {
-    build_each(source, jobs, concurrency, progress, |_, built| async {
-        Ok(built)
-    })
+    build_each(
+        source,
+        None,
+        jobs,
+        concurrency,
+        progress,
+        |_, built| async { Ok(built) },
+    )
     .await
 }
 
 /// Builds the zTOCs of `jobs` as [`build_ztocs`] does and stores each at `destination` as soon
 /// as it is built, so that memory holds only the zTOCs being built, whatever the image's size.
-/// (A blob stored before a later failure is unreferenced, never pointed at.)
+/// A destination that lacks a layer gets it from the same pass over its bytes. (A blob stored
+/// before a later failure is unreferenced, never pointed at.)
 pub async fn build_and_store_ztocs(
     source: &Source,
     destination: &Destination,
@@ -224,6 +269,7 @@ pub async fn build_and_store_ztocs(
 ) -> Vec<Outcome<StoredZtoc>> {
     build_each(
         source,
+        Some(destination),
         jobs,
         concurrency,
         progress,
@@ -246,10 +292,11 @@ pub async fn build_and_store_ztocs(
     .await
 }
 
-/// Builds each distinct job once, `concurrency` at once, hands each zTOC to `then`, and
-/// returns the outcomes in the order of `jobs`.
+/// Builds each distinct job once, `concurrency` at once (copying layers to `copy_to` on the
+/// way), hands each zTOC to `then`, and returns the outcomes in the order of `jobs`.
 async fn build_each<'a, T, F, Fut>(
     source: &'a Source,
+    copy_to: Option<&'a Destination>,
     jobs: &'a [LayerJob],
     concurrency: usize,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
@@ -273,7 +320,7 @@ where
         .map(|job| {
             let progress = progress.clone();
             async move {
-                let outcome = match build_ztoc(source, job, &*progress).await {
+                let outcome = match build_streamed(source, job, &*progress, copy_to).await {
                     Ok(built) => then(job, built).await,
                     Err(e) => Err(e),
                 };
