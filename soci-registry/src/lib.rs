@@ -41,6 +41,8 @@ mod layout;
 mod pipeline;
 mod reference;
 mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use archive::open_archive;
 pub use client::{

@@ -1,9 +1,7 @@
 //! The distribution client against a real registry (docker-registry 2.8 on loopback).
 
-mod common;
-
 use bytes::Bytes;
-use common::TestRegistry;
+use soci_registry::testing::TestRegistry;
 use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, RetryPolicy};
 use tokio::sync::mpsc;
 

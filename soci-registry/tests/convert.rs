@@ -7,9 +7,9 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::TestRegistry;
-use common::images::*;
 use soci_core::{ImageIndex, ImageManifest, Platform};
+use soci_registry::testing::TestRegistry;
+use soci_registry::testing::images::*;
 use soci_registry::{
     BuildConfig, Destination, Image, LayerOutcome, OciLayout, PipelineError, Progress, Report,
     Source,

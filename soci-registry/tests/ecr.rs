@@ -2,53 +2,19 @@
 //! (GetAuthorizationToken), and docker-registry accepts the token it hands out as HTTP Basic
 //! credentials, as ECR's registry endpoint does.
 
-mod common;
-
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use base64::Engine;
 use bytes::Bytes;
-use common::TestRegistry;
+use soci_registry::testing::TestRegistry;
 use soci_registry::{
     ClientOptions, Credentials, RegistryClient, ecr_credentials, resolve_credentials,
 };
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_moto() -> (Moto, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server is needed: pip install 'moto[server]'");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (Moto(child), format!("http://127.0.0.1:{port}"))
-}
-
 #[tokio::test]
 async fn ecr_tokens_authenticate_against_the_registry() {
-    let (_moto, endpoint) = start_moto();
+    let moto = soci_registry::testing::Moto::start();
+    let endpoint = moto.endpoint.clone();
     // SAFETY: the only test in this binary; static test credentials for the local stand-in.
     unsafe {
         std::env::set_var("AWS_ACCESS_KEY_ID", "testing");

@@ -4,8 +4,8 @@
 mod common;
 
 use bytes::Bytes;
-use common::TestRegistry;
 use common::faults::{Fault, FaultProxy};
+use soci_registry::testing::TestRegistry;
 use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, RetryPolicy};
 use std::time::Duration;
 

@@ -1,14 +1,12 @@
 //! OCI layouts interoperate with skopeo: a layout written here is one skopeo can push, and a
 //! layout skopeo writes is one this crate reads.
 
-mod common;
-
 use std::io::Write;
 use std::process::Command;
 
 use bytes::Bytes;
-use common::TestRegistry;
 use serde_json::json;
+use soci_registry::testing::TestRegistry;
 use soci_registry::{ClientOptions, LayoutWriter, OciLayout, RegistryClient};
 
 fn digest(b: &[u8]) -> String {

@@ -1,13 +1,11 @@
 //! Layers streamed from a registry and from a layout into zTOCs: the same bytes as building from
 //! the blob file, shared layers indexed once, bad blobs and bad layers reported per layer.
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use common::TestRegistry;
+use soci_registry::testing::TestRegistry;
 use soci_registry::{
     LayerError, LayerJob, LayoutWriter, OciLayout, Progress, RegistryError, Source, build_ztocs,
 };

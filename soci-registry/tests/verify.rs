@@ -2,13 +2,11 @@
 //! annotation, V1 through referrers), and verifying them against the layers: in a layout and
 //! through a registry's range requests, and refusing zTOCs that do not belong to their layer.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::TestRegistry;
-use common::images::*;
 use soci_core::IndexVersion;
+use soci_registry::testing::TestRegistry;
+use soci_registry::testing::images::*;
 use soci_registry::{
     BuildConfig, Destination, FileCheck, Image, OciLayout, Progress, Source, VerifyConfig,
     find_indexes, verify,

@@ -2,6 +2,8 @@
 //! takes the next fault from a script (then passes everything through), so a test can say "the
 //! first blob GET is cut in half, the next one resets the connection, the PUT gets a 503".
 
+#![allow(dead_code, unreachable_pub)]
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;

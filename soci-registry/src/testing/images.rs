@@ -1,17 +1,23 @@
-//! Test images made here: real gzip/tar layers, OCI or Docker media types, one platform or
+//! Test images: real gzip/tar layers, OCI or Docker media types, one platform or
 //! several, written to an OCI layout or pushed to a registry with the client.
 
 use std::io::Write;
 
+use crate::client::RegistryClient;
+use crate::layout::LayoutWriter;
 use bytes::Bytes;
 use serde_json::{Value, json};
-use soci_registry::{LayoutWriter, RegistryClient};
 
+/// OCI gzip layer media type.
 pub const OCI_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// OCI zstd layer media type.
 pub const OCI_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// OCI uncompressed layer media type.
 pub const OCI_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+/// Docker gzip layer media type.
 pub const DOCKER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
+/// `sha256:` digest of `b`.
 pub fn digest(b: &[u8]) -> String {
     soci_ztoc::sha256_digest(b)
 }
@@ -45,6 +51,7 @@ pub fn tar(seed: u8, files: usize, size: usize, xattr: bool) -> Vec<u8> {
     tar.into_inner().unwrap()
 }
 
+/// `data` gzipped (flate2, fast level).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(data).unwrap();
@@ -54,11 +61,14 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 /// A layer blob with its media type.
 #[derive(Clone)]
 pub struct Layer {
+    /// Its media type.
     pub media_type: &'static str,
+    /// The blob.
     pub bytes: Vec<u8>,
 }
 
 impl Layer {
+    /// A gzipped tar of `files` files of `size` bytes.
     pub fn gzip(seed: u8, files: usize, size: usize) -> Layer {
         Layer {
             media_type: OCI_GZIP,
@@ -66,11 +76,13 @@ impl Layer {
         }
     }
 
+    /// The same blob under another media type.
     pub fn with_media_type(mut self, media_type: &'static str) -> Layer {
         self.media_type = media_type;
         self
     }
 
+    /// Its descriptor as JSON.
     pub fn descriptor(&self) -> Value {
         json!({"mediaType": self.media_type, "digest": digest(&self.bytes), "size": self.bytes.len()})
     }
@@ -78,14 +90,20 @@ impl Layer {
 
 /// A platform manifest with its config and layers.
 pub struct PlatformImage {
+    /// `(os, architecture)`.
     pub platform: (&'static str, &'static str),
+    /// The config blob.
     pub config: Vec<u8>,
+    /// The manifest's bytes.
     pub manifest: Vec<u8>,
+    /// The manifest's media type.
     pub manifest_type: &'static str,
+    /// Its layers.
     pub layers: Vec<Layer>,
 }
 
 impl PlatformImage {
+    /// A linux platform image of `layers`, with Docker or OCI media types.
     pub fn new(docker: bool, arch: &'static str, layers: Vec<Layer>) -> PlatformImage {
         let config = serde_json::to_vec(&json!({
             "architecture": arch, "os": "linux",
@@ -119,6 +137,7 @@ impl PlatformImage {
         }
     }
 
+    /// The manifest's digest.
     pub fn digest(&self) -> String {
         digest(&self.manifest)
     }
@@ -133,12 +152,14 @@ impl PlatformImage {
 
 /// An image: one platform manifest, or an index of several.
 pub struct TestImage {
+    /// Its platform manifests.
     pub platforms: Vec<PlatformImage>,
     /// The index, when there are several platforms (or one was asked for).
     pub index: Option<(Vec<u8>, &'static str)>,
 }
 
 impl TestImage {
+    /// An image that is one platform manifest.
     pub fn single(platform: PlatformImage) -> TestImage {
         TestImage {
             platforms: vec![platform],
@@ -146,6 +167,7 @@ impl TestImage {
         }
     }
 
+    /// An index (or Docker manifest list) of `platforms`.
     pub fn multi(docker: bool, platforms: Vec<PlatformImage>) -> TestImage {
         let media_type = if docker {
             "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -171,6 +193,7 @@ impl TestImage {
         }
     }
 
+    /// The target's digest.
     pub fn target_digest(&self) -> String {
         digest(self.target().0)
     }
