@@ -1,44 +1,164 @@
-//! `socix`: build SOCI indexes and zTOCs.
+//! `socix`: build SOCI indexes and zTOCs, from registries and OCI layouts, without a daemon.
 //!
 //! A thin shell: it parses arguments, calls the libraries and reports. Exit codes: 0 success,
-//! 1 failure, 2 usage error.
+//! 1 failure, 2 usage error (clap's own code, kept so scripts can tell a typo from a failure).
 
+mod advice;
+mod build;
+mod connect;
+mod index;
 mod output;
+mod progress;
+mod refs;
+mod sample;
+mod summary;
+mod verify;
 mod ztoc;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Build and inspect SOCI (Seekable OCI) indexes and zTOCs, without a container daemon.
+///
+/// Images are named as skopeo names them: `registry/repo:tag`, `registry/repo@sha256:…`,
+/// `oci:DIR[:TAG]` (an OCI image layout directory) or `oci-archive:FILE[:TAG]` (one in a tar).
 #[derive(Parser)]
-#[command(name = "socix", version, about, propagate_version = true)]
+#[command(
+    name = "socix",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Examples:\n  \
+        socix sample-image /tmp/sample && socix convert oci:/tmp/sample:latest\n  \
+        socix convert 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0\n  \
+        socix create --plain-http 127.0.0.1:5000/app:1.0\n  \
+        socix verify oci:/tmp/sample:latest-soci"
+)]
 struct Cli {
+    /// Log what happens to stderr (-v: steps, -vv: HTTP requests, -vvv: everything). RUST_LOG
+    /// overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Work with zTOCs (the per-layer table of contents) on local files.
+    /// Build a SOCI index V1 for each platform of an image and publish it as a referrer of the
+    /// image manifest (the image itself is unchanged).
+    #[command(after_help = build::CREATE_EXAMPLES)]
+    Create(build::CreateArgs),
+    /// Convert an image into a SOCI-enabled image (SOCI index V2), tagged `<tag>-soci` unless
+    /// told otherwise.
+    #[command(after_help = build::CONVERT_EXAMPLES)]
+    Convert(build::ConvertArgs),
+    /// List and show the SOCI indexes of an image.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
+    /// Work with zTOCs (the per-layer table of contents): local files, or those of an image.
     #[command(subcommand)]
     Ztoc(ztoc::ZtocCommand),
+    /// Check every zTOC of an image's SOCI indexes against its layer; exit 1 on any problem.
+    #[command(after_help = verify::EXAMPLES)]
+    Verify(verify::VerifyArgs),
+    /// Write a small but real sample image (a 12 MiB layer and a tiny one) as an OCI layout, to
+    /// try the other commands offline.
+    #[command(
+        name = "sample-image",
+        after_help = "Examples:\n  \
+            socix sample-image /tmp/sample\n  \
+            socix sample-image /tmp/sample --tag v1 && socix convert oci:/tmp/sample:v1"
+    )]
+    SampleImage(sample::SampleArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        socix completions bash > ~/.local/share/bash-completion/completions/socix\n  \
+        socix completions zsh > ~/.zfunc/_socix")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+impl Command {
+    /// How the command reaches registries, for the advice given with its errors.
+    fn plain_http(&self) -> bool {
+        match self {
+            Command::Create(args) => args.connect.plain_http,
+            Command::Convert(args) => args.connect.plain_http,
+            Command::Index(command) => command.connect().plain_http,
+            Command::Ztoc(command) => command.connect().is_some_and(|c| c.plain_http),
+            Command::Verify(args) => args.select.connect.plain_http,
+            Command::SampleImage(_) | Command::Completions { .. } => false,
+        }
+    }
+
+    async fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Create(args) => args.run().await,
+            Command::Convert(args) => args.run().await,
+            Command::Index(command) => command.run().await,
+            Command::Ztoc(command) => command.run().await,
+            Command::Verify(args) => args.run().await,
+            Command::SampleImage(args) => args.run(),
+            Command::Completions { shell } => {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "socix",
+                    &mut std::io::stdout(),
+                );
+                Ok(())
+            }
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Ztoc(command) => command.run(),
+    init_logging(cli.verbose);
+    let plain_http = cli.command.plain_http();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("socix: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
     };
+    let result = runtime.block_on(cli.command.run());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our output went away (`| head`): nothing left to say.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("socix: {e:#}");
+            for hint in advice::hints(&e, plain_http) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs go to stderr, so stdout stays the command's output (a summary, one JSON document).
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,socix=debug,soci_registry=debug",
+        2 => "info,socix=trace,soci_registry=trace,reqwest=debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -7,12 +7,18 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use soci_core::{Descriptor, LAYER_DIGEST, Platform};
+use soci_registry::{FoundIndex, Source};
 use soci_ztoc::{
     BuildOptions, Builder, CompressionAlgorithm, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE,
     FileMetadata, Zinfo, Ztoc, sha256_digest,
 };
 
-use crate::output::{print_json, write_atomically};
+use crate::build::parse_platform;
+use crate::connect::ConnectArgs;
+use crate::index::{self, Select};
+use crate::output::{print_json, print_table, write_atomically};
+use crate::refs::{RefArg, Target, parse_target};
 
 #[derive(Subcommand)]
 pub(crate) enum ZtocCommand {
@@ -21,26 +27,59 @@ pub(crate) enum ZtocCommand {
         socix ztoc create layer.tar.gz -o layer.ztoc\n  \
         socix ztoc create layer.tar --compression uncompressed --span-size 1048576 -o layer.ztoc --json")]
     Create(CreateArgs),
-    /// Show every field of a zTOC.
+    /// List the zTOCs of an image's SOCI indexes.
     #[command(
-        after_help = "Examples:\n  socix ztoc info layer.ztoc\n  socix ztoc info layer.ztoc --json | jq .files"
+        visible_alias = "ls",
+        after_help = "Examples:\n  \
+            socix ztoc list oci:/tmp/sample:latest-soci\n  \
+            socix ztoc list --plain-http 127.0.0.1:5000/app:1.0 --platform linux/amd64 -q"
+    )]
+    List(ListArgs),
+    /// Show every field of a zTOC: a file, or one of an image's.
+    #[command(
+        after_help = "TARGET is a zTOC file if a file of that name exists, else an image \
+        reference; for an image, ZTOC picks one of its zTOCs by zTOC or layer digest (a unique \
+        prefix will do), and may be left out when there is only one.\n\n\
+        Examples:\n  \
+        socix ztoc info layer.ztoc\n  \
+        socix ztoc info layer.ztoc --json | jq .files\n  \
+        socix ztoc info oci:/tmp/sample:latest-soci\n  \
+        socix ztoc info --plain-http 127.0.0.1:5000/app:1.0 sha256:d75d9569"
     )]
     Info(InfoArgs),
     /// Extract one file of a layer through its zTOC, decompressing only the spans that hold it.
     #[command(
         name = "get-file",
-        after_help = "Examples:\n  socix ztoc get-file layer.ztoc layer.tar.gz etc/os-release\n  \
-            socix ztoc get-file layer.ztoc layer.tar.gz usr/bin/env -o env"
+        after_help = "Two forms:\n  \
+            socix ztoc get-file ZTOC LAYER PATH    a zTOC file and the layer blob it was built from\n  \
+            socix ztoc get-file IMAGE PATH         the topmost layer with a zTOC that has PATH\n\
+            The first argument is a zTOC file if a file of that name exists, else an image reference.\n\n\
+            Examples:\n  \
+            socix ztoc get-file layer.ztoc layer.tar.gz etc/os-release\n  \
+            socix ztoc get-file layer.ztoc layer.tar.gz usr/bin/env -o env\n  \
+            socix ztoc get-file oci:/tmp/sample:latest-soci etc/os-release\n  \
+            socix ztoc get-file --plain-http 127.0.0.1:5000/app:1.0 usr/bin/tool-01 --layer sha256:cd50bd5b -o tool"
     )]
     GetFile(GetFileArgs),
 }
 
 impl ZtocCommand {
-    pub(crate) fn run(self) -> anyhow::Result<()> {
+    /// The registry flags, for commands that may read an image.
+    pub(crate) fn connect(&self) -> Option<&ConnectArgs> {
+        match self {
+            ZtocCommand::Create(_) => None,
+            ZtocCommand::List(args) => Some(&args.select.connect),
+            ZtocCommand::Info(args) => Some(&args.connect),
+            ZtocCommand::GetFile(args) => Some(&args.connect),
+        }
+    }
+
+    pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             ZtocCommand::Create(args) => args.run(),
-            ZtocCommand::Info(args) => args.run(),
-            ZtocCommand::GetFile(args) => args.run(),
+            ZtocCommand::List(args) => args.run().await,
+            ZtocCommand::Info(args) => args.run().await,
+            ZtocCommand::GetFile(args) => args.run().await,
         }
     }
 }
@@ -147,11 +186,19 @@ impl CreateArgs {
 
 #[derive(Args)]
 pub(crate) struct InfoArgs {
-    /// The zTOC file.
-    ztoc: PathBuf,
+    /// A zTOC file, or an image.
+    #[arg(value_parser = parse_target)]
+    target: Target,
+    /// For an image: which zTOC, by zTOC or layer digest (or a unique prefix).
+    ztoc: Option<String>,
+    /// For an image: only zTOCs of this platform's indexes; repeatable.
+    #[arg(short, long = "platform", value_name = "PLATFORM", value_parser = parse_platform, value_delimiter = ',')]
+    platforms: Vec<Platform>,
     /// Print every field as JSON (the keys of `soci ztoc info` first, in its order).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 /// `soci ztoc info`'s document, in its key order, followed by the fields it leaves out.
@@ -270,67 +317,91 @@ impl FileInfo {
 }
 
 impl InfoArgs {
-    fn run(self) -> anyhow::Result<()> {
-        let (ztoc, bytes) = read_ztoc(&self.ztoc)?;
+    async fn run(self) -> anyhow::Result<()> {
+        let (ztoc, bytes) = match &self.target {
+            Target::File(path) => {
+                if let Some(extra) = &self.ztoc {
+                    bail!("{} is a zTOC file: {extra:?} is not needed", path.display());
+                }
+                read_ztoc(path)?
+            }
+            Target::Image(image) => {
+                let select = select(image, &self.platforms, &self.connect);
+                let (image, found) = select.find_some().await?;
+                let (_, descriptor) = choose(&found, self.ztoc.as_deref(), &select.image)?;
+                let bytes = image
+                    .source
+                    .blob(&descriptor.digest, descriptor.size)
+                    .await
+                    .with_context(|| format!("cannot read the zTOC {}", descriptor.digest))?;
+                let ztoc = Ztoc::from_bytes(&bytes)
+                    .with_context(|| format!("{} is not a valid zTOC", descriptor.digest))?;
+                (ztoc, bytes.to_vec())
+            }
+        };
         let info = Info::new(&ztoc, &bytes);
         if self.json {
             return print_json(&info);
         }
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "digest:                    {}", info.digest)?;
-        writeln!(out, "size:                      {} bytes", info.size)?;
-        writeln!(out, "version:                   {}", info.version)?;
-        writeln!(out, "build tool:                {}", info.build_tool)?;
-        writeln!(
-            out,
-            "compression:               {}",
-            info.compression_algorithm
-        )?;
-        writeln!(
-            out,
-            "compressed archive size:   {}",
-            info.compressed_archive_size
-        )?;
-        writeln!(
-            out,
-            "uncompressed archive size: {}",
-            info.uncompressed_archive_size
-        )?;
-        writeln!(out, "span size:                 {}", info.span_size)?;
-        writeln!(out, "spans:                     {}", info.num_spans)?;
-        writeln!(
-            out,
-            "files:                     {} ({} across span boundaries)",
-            info.num_files, info.num_multi_span_files
-        )?;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{:>12} {:>12} {:<8} {:>5} {:>5} {:<10} {:<24} NAME",
-            "OFFSET", "SIZE", "TYPE", "SPAN", "TO", "MODE", "MOD TIME"
-        )?;
-        for f in &info.files {
-            let link = if f.linkname.is_empty() {
-                String::new()
-            } else {
-                format!(" -> {}", f.linkname)
-            };
-            writeln!(
-                out,
-                "{:>12} {:>12} {:<8} {:>5} {:>5} {:<10o} {:<24} {}{}",
-                f.offset,
-                f.size,
-                f.entry_type,
-                f.start_span,
-                f.end_span,
-                f.mode,
-                f.mod_time,
-                f.filename,
-                link
-            )?;
-        }
-        Ok(())
+        print_info(&info)
     }
+}
+
+fn print_info(info: &Info) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "digest:                    {}", info.digest)?;
+    writeln!(out, "size:                      {} bytes", info.size)?;
+    writeln!(out, "version:                   {}", info.version)?;
+    writeln!(out, "build tool:                {}", info.build_tool)?;
+    writeln!(
+        out,
+        "compression:               {}",
+        info.compression_algorithm
+    )?;
+    writeln!(
+        out,
+        "compressed archive size:   {}",
+        info.compressed_archive_size
+    )?;
+    writeln!(
+        out,
+        "uncompressed archive size: {}",
+        info.uncompressed_archive_size
+    )?;
+    writeln!(out, "span size:                 {}", info.span_size)?;
+    writeln!(out, "spans:                     {}", info.num_spans)?;
+    writeln!(
+        out,
+        "files:                     {} ({} across span boundaries)",
+        info.num_files, info.num_multi_span_files
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:>12} {:>12} {:<8} {:>5} {:>5} {:<10} {:<24} NAME",
+        "OFFSET", "SIZE", "TYPE", "SPAN", "TO", "MODE", "MOD TIME"
+    )?;
+    for f in &info.files {
+        let link = if f.linkname.is_empty() {
+            String::new()
+        } else {
+            format!(" -> {}", f.linkname)
+        };
+        writeln!(
+            out,
+            "{:>12} {:>12} {:<8} {:>5} {:>5} {:<10o} {:<24} {}{}",
+            f.offset,
+            f.size,
+            f.entry_type,
+            f.start_span,
+            f.end_span,
+            f.mode,
+            f.mod_time,
+            f.filename,
+            link
+        )?;
+    }
+    Ok(())
 }
 
 fn read_ztoc(path: &std::path::Path) -> anyhow::Result<(Ztoc, Vec<u8>)> {
@@ -342,40 +413,278 @@ fn read_ztoc(path: &std::path::Path) -> anyhow::Result<(Ztoc, Vec<u8>)> {
 
 #[derive(Args)]
 pub(crate) struct GetFileArgs {
-    /// The zTOC file.
-    ztoc: PathBuf,
-    /// The layer blob the zTOC was built from.
-    layer: PathBuf,
-    /// The file's name in the layer (`./etc/passwd`, `/etc/passwd` and `etc/passwd` all work;
-    /// links are followed). Taken as raw bytes: tar names need not be UTF-8.
-    path: std::ffi::OsString,
+    /// A zTOC file (then LAYER PATH follow), or an image (then PATH follows).
+    #[arg(value_parser = parse_target)]
+    target: Target,
+    /// With a zTOC file: the layer blob it was built from. With an image: the file's name.
+    #[arg(value_name = "LAYER|PATH")]
+    second: std::ffi::OsString,
+    /// With a zTOC file: the file's name in the layer (`./etc/passwd`, `/etc/passwd` and
+    /// `etc/passwd` all work; links are followed). Taken as raw bytes: tar names need not be
+    /// UTF-8.
+    #[arg(value_name = "PATH")]
+    third: Option<std::ffi::OsString>,
+    /// With an image: the layer to read, by layer or zTOC digest (or a unique prefix), instead
+    /// of the topmost layer that has the file.
+    #[arg(long)]
+    layer: Option<String>,
+    /// With an image: the platform whose SOCI index to use (needed when it has several).
+    #[arg(short, long = "platform", value_name = "PLATFORM", value_parser = parse_platform, value_delimiter = ',')]
+    platforms: Vec<Platform>,
     /// Write the file here instead of to stdout.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Skip checking the span digests of the compressed bytes read.
     #[arg(long)]
     no_verify: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 impl GetFileArgs {
-    fn run(self) -> anyhow::Result<()> {
-        let (ztoc, _) = read_ztoc(&self.ztoc)?;
-        let layer = File::open(&self.layer)
-            .with_context(|| format!("cannot open {}", self.layer.display()))?;
-        let size = layer.metadata()?.len();
-        if i64::try_from(size).ok() != Some(ztoc.compressed_archive_size) {
-            bail!(
-                "{} has {size} bytes but the zTOC was built from a {}-byte layer",
-                self.layer.display(),
-                ztoc.compressed_archive_size
-            );
-        }
-        let data = ztoc
-            .extract_file(&layer, self.path.as_encoded_bytes(), !self.no_verify)
-            .with_context(|| format!("cannot extract {}", self.path.display()))?;
+    async fn run(self) -> anyhow::Result<()> {
+        let data = match &self.target {
+            Target::File(ztoc) => {
+                let Some(path) = &self.third else {
+                    bail!(
+                        "{} is a zTOC file: give the layer blob and the file's name after it",
+                        ztoc.display()
+                    );
+                };
+                self.extract_from_files(ztoc, std::path::Path::new(&self.second), path)?
+            }
+            Target::Image(image) => {
+                if let Some(extra) = &self.third {
+                    bail!(
+                        "{image} is an image: give only the file's name after it ({} is one \
+                         argument too many)",
+                        extra.display()
+                    );
+                }
+                self.extract_from_image(image).await?
+            }
+        };
         match &self.output {
             Some(path) => write_atomically(path, &data),
             None => Ok(std::io::stdout().lock().write_all(&data)?),
+        }
+    }
+
+    fn extract_from_files(
+        &self,
+        ztoc: &std::path::Path,
+        layer: &std::path::Path,
+        path: &std::ffi::OsStr,
+    ) -> anyhow::Result<Vec<u8>> {
+        let (ztoc, _) = read_ztoc(ztoc)?;
+        let file = File::open(layer).with_context(|| format!("cannot open {}", layer.display()))?;
+        let size = file.metadata()?.len();
+        if i64::try_from(size).ok() != Some(ztoc.compressed_archive_size) {
+            bail!(
+                "{} has {size} bytes but the zTOC was built from a {}-byte layer",
+                layer.display(),
+                ztoc.compressed_archive_size
+            );
+        }
+        ztoc.extract_file(&file, path.as_encoded_bytes(), !self.no_verify)
+            .with_context(|| format!("cannot extract {}", path.display()))
+    }
+
+    /// The file from the topmost layer (or the one asked for) whose zTOC lists it.
+    async fn extract_from_image(&self, image: &RefArg) -> anyhow::Result<Vec<u8>> {
+        let name = self.second.as_encoded_bytes();
+        let select = select(image, &self.platforms, &self.connect);
+        let (image, found) = select.find_some().await?;
+        let candidates: Vec<&Descriptor> = match &self.layer {
+            Some(wanted) => vec![choose(&found, Some(wanted), &select.image)?.1],
+            None => {
+                let mut platforms: Vec<String> = found.iter().map(index::platform).collect();
+                platforms.dedup();
+                if platforms.len() > 1 {
+                    bail!(
+                        "{} has SOCI indexes for {}: choose one with --platform",
+                        select.image,
+                        platforms.join(", ")
+                    );
+                }
+                // The first index (V2 before V1), its layers from the top down.
+                found[0].ztocs.iter().rev().collect()
+            }
+        };
+        for descriptor in candidates {
+            let bytes = image
+                .source
+                .blob(&descriptor.digest, descriptor.size)
+                .await
+                .with_context(|| format!("cannot read the zTOC {}", descriptor.digest))?;
+            let ztoc = Ztoc::from_bytes(&bytes)
+                .with_context(|| format!("{} is not a valid zTOC", descriptor.digest))?;
+            if self.layer.is_none() && ztoc.resolve(name).is_err() {
+                continue;
+            }
+            let layer = descriptor
+                .annotations
+                .get(LAYER_DIGEST)
+                .with_context(|| format!("the zTOC {} names no layer", descriptor.digest))?;
+            let size = u64::try_from(ztoc.compressed_archive_size)?;
+            tracing::debug!(%layer, "extracting through zTOC {}", descriptor.digest);
+            let extracted = match &image.source {
+                Source::Layout(layout) => {
+                    let path = layout.blob_path(layer)?;
+                    let file = File::open(&path)
+                        .with_context(|| format!("cannot open {}", path.display()))?;
+                    ztoc.extract_file(&file, name, !self.no_verify)
+                }
+                // No random-access reader of registry blobs is public yet: the layer is
+                // fetched whole (and checked against its digest).
+                Source::Registry { .. } => {
+                    let blob = image
+                        .source
+                        .blob(layer, size)
+                        .await
+                        .with_context(|| format!("cannot read the layer {layer}"))?;
+                    ztoc.extract_file(&blob[..], name, !self.no_verify)
+                }
+            };
+            return extracted.with_context(|| {
+                format!(
+                    "cannot extract {} from layer {layer}",
+                    self.second.display()
+                )
+            });
+        }
+        bail!(
+            "no layer of {} with a zTOC has {:?} (layers without one, smaller than the minimum \
+             layer size, cannot be searched)",
+            select.image,
+            self.second.display().to_string()
+        )
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    select: Select,
+    /// Print only the zTOC digests, one per line.
+    #[arg(short, long, conflicts_with = "json")]
+    quiet: bool,
+    /// Print the zTOCs as a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One zTOC of an image, for `ztoc list --json`.
+#[derive(Serialize)]
+struct Listed<'a> {
+    digest: &'a str,
+    size: u64,
+    layer_digest: &'a str,
+    platform: String,
+    index: &'a str,
+}
+
+impl ListArgs {
+    async fn run(self) -> anyhow::Result<()> {
+        let (_, found) = self.select.find().await?;
+        let listed: Vec<Listed<'_>> = ztocs_of(&found)
+            .into_iter()
+            .map(|(index, ztoc)| Listed {
+                digest: &ztoc.digest,
+                size: ztoc.size,
+                layer_digest: ztoc
+                    .annotations
+                    .get(LAYER_DIGEST)
+                    .map_or("", String::as_str),
+                platform: index::platform(index),
+                index: &index.index.digest,
+            })
+            .collect();
+        if self.json {
+            return print_json(&listed);
+        }
+        if self.quiet {
+            for l in &listed {
+                println!("{}", l.digest);
+            }
+            return Ok(());
+        }
+        let rows: Vec<Vec<String>> = listed
+            .iter()
+            .map(|l| {
+                vec![
+                    l.digest.to_owned(),
+                    l.size.to_string(),
+                    l.layer_digest.to_owned(),
+                    l.platform.clone(),
+                ]
+            })
+            .collect();
+        print_table(&["DIGEST", "SIZE", "LAYER DIGEST", "PLATFORM"], &rows)
+    }
+}
+
+/// The image selection of a command whose first argument turned out to be an image.
+fn select(image: &RefArg, platforms: &[Platform], connect: &ConnectArgs) -> Select {
+    Select {
+        image: image.clone(),
+        platforms: platforms.to_vec(),
+        connect: connect.clone(),
+    }
+}
+
+/// Every zTOC of the indexes found, each once, with the first index that has it.
+fn ztocs_of(found: &[FoundIndex]) -> Vec<(&FoundIndex, &Descriptor)> {
+    let mut all: Vec<(&FoundIndex, &Descriptor)> = Vec::new();
+    for index in found {
+        for ztoc in &index.ztocs {
+            if !all.iter().any(|(_, z)| z.digest == ztoc.digest) {
+                all.push((index, ztoc));
+            }
+        }
+    }
+    all
+}
+
+/// The one zTOC whose digest or layer digest starts with `wanted` (the only zTOC when nothing
+/// is asked).
+fn choose<'a>(
+    found: &'a [FoundIndex],
+    wanted: Option<&str>,
+    image: &RefArg,
+) -> anyhow::Result<(&'a FoundIndex, &'a Descriptor)> {
+    let all = ztocs_of(found);
+    let matching: Vec<_> = all
+        .iter()
+        .filter(|(_, z)| {
+            wanted.is_none_or(|w| {
+                z.digest.starts_with(w)
+                    || z.annotations
+                        .get(LAYER_DIGEST)
+                        .is_some_and(|l| l.starts_with(w))
+            })
+        })
+        .collect();
+    match matching[..] {
+        [one] => Ok(*one),
+        [] => bail!(
+            "{image} has no zTOC {}; `socix ztoc list {}` shows those it has",
+            wanted.unwrap_or_default(),
+            image.raw
+        ),
+        _ => {
+            let listed: Vec<String> = matching
+                .iter()
+                .map(|(_, z)| {
+                    let layer = z.annotations.get(LAYER_DIGEST).map_or("?", String::as_str);
+                    format!("{} (layer {})", z.digest, crate::summary::short(layer))
+                })
+                .collect();
+            bail!(
+                "{image} has {} zTOCs: {}; name one by zTOC or layer digest",
+                matching.len(),
+                listed.join(", ")
+            )
         }
     }
 }

@@ -1,0 +1,285 @@
+//! `socix create` (SOCI index V1) and `socix convert` (SOCI-enabled image, V2): flags with the
+//! Go CLI's names and defaults, handed to `soci_registry::{create, convert}`.
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use soci_core::Platform;
+use soci_registry::{BuildConfig, Image, ImageRef, Source};
+use soci_ztoc::{DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE};
+
+use crate::connect::ConnectArgs;
+use crate::progress::Reporter;
+use crate::refs::{RefArg, parse_ref};
+use crate::summary;
+
+pub(crate) const CREATE_EXAMPLES: &str = "Examples:
+  socix create oci:/tmp/sample:latest --min-layer-size 0
+  socix create 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0
+  socix create --plain-http 127.0.0.1:5000/app:1.0 --platform linux/arm64
+  socix create docker.io/library/app:1.0 127.0.0.1:5000/mirror/app --plain-http
+
+The index is pushed where DEST says (default: SOURCE's repository or layout), with the image
+manifest it refers to when DEST lacks it. Registries with the referrers API list it there;
+others get the sha256-<hex> fallback tag.";
+
+pub(crate) const CONVERT_EXAMPLES: &str = "Examples:
+  socix convert oci:/tmp/sample:latest                    # writes oci:/tmp/sample:latest-soci
+  socix convert 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0   # tags app:1.0-soci
+  socix convert --plain-http 127.0.0.1:5000/app:1.0 127.0.0.1:5000/app:1.0-lazy
+  socix convert registry.example.com/app:1.0 oci-archive:/tmp/app-soci.tar
+  socix convert oci:/tmp/sample:latest --tag-suffix -lazy --platform linux/amd64
+
+DEST's tag names the result; without one (or without DEST) it is the source tag followed by
+--tag-suffix. The tag is written last, after everything it points at.";
+
+/// Build flags shared by `create` and `convert`.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Build")]
+pub(crate) struct BuildArgs {
+    /// Span size in bytes: uncompressed distance between the checkpoints of a zTOC.
+    #[arg(long, default_value_t = DEFAULT_SPAN_SIZE, value_parser = clap::value_parser!(i64).range(0..))]
+    span_size: i64,
+    /// Layers whose compressed size is below this get no zTOC (equal is indexed).
+    #[arg(long, default_value_t = soci_core::DEFAULT_MIN_LAYER_SIZE)]
+    min_layer_size: u64,
+    /// Index only this platform (`os/arch[/variant]`); repeatable or comma-separated.
+    #[arg(short, long = "platform", value_name = "PLATFORM", value_parser = parse_platform, value_delimiter = ',')]
+    platforms: Vec<Platform>,
+    /// Index every platform of the image. This is the default, unlike the Go CLI's host
+    /// platform; it overrides --platform, as in the Go CLI.
+    #[arg(long)]
+    all_platforms: bool,
+    /// Optimizations to apply (repeatable): `xattr` marks zTOCs of layers without extended
+    /// attributes so the snapshotter skips xattr lookups.
+    #[arg(
+        long = "optimizations",
+        value_enum,
+        value_name = "OPTIMIZATION",
+        value_delimiter = ','
+    )]
+    optimizations: Vec<Optimization>,
+    /// Recorded in every zTOC and index; zTOCs are reused only from builds with the same one.
+    #[arg(long, default_value = DEFAULT_BUILD_TOOL_IDENTIFIER)]
+    build_tool_identifier: String,
+    /// Build every zTOC again, even where one from an earlier run could be reused.
+    #[arg(short, long)]
+    force: bool,
+    /// Layers indexed at once [default: the number of cores].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Optimization {
+    /// Skip xattr lookups on layers that have none.
+    Xattr,
+}
+
+pub(crate) fn parse_platform(s: &str) -> Result<Platform, String> {
+    s.parse::<Platform>().map_err(|e| e.to_string())
+}
+
+impl BuildArgs {
+    fn config(&self, allow_empty: bool) -> BuildConfig {
+        let defaults = BuildConfig::default();
+        BuildConfig {
+            span_size: self.span_size,
+            min_layer_size: self.min_layer_size,
+            build_tool_identifier: self.build_tool_identifier.clone(),
+            xattr_optimization: self.optimizations.contains(&Optimization::Xattr),
+            platforms: if self.all_platforms {
+                Vec::new()
+            } else {
+                self.platforms.clone()
+            },
+            concurrency: self.jobs.map_or(defaults.concurrency, usize::from),
+            force: self.force,
+            allow_empty,
+        }
+    }
+}
+
+/// Output flags of `create` and `convert`.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Output")]
+pub(crate) struct ReportArgs {
+    /// Print the report as one JSON document on stdout (progress still goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// No progress; only the summary (or the JSON document) and errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// `socix create`.
+#[derive(Args)]
+pub(crate) struct CreateArgs {
+    /// The image to index.
+    #[arg(value_parser = parse_ref)]
+    source: RefArg,
+    /// Where to push the SOCI index (a repository or layout; a tag is ignored) [default:
+    /// SOURCE's repository or layout].
+    #[arg(value_parser = parse_ref)]
+    dest: Option<RefArg>,
+    #[command(flatten)]
+    build: BuildArgs,
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+impl CreateArgs {
+    pub(crate) async fn run(self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let connection = self.connect.connection()?;
+        let dest = self.dest.as_ref().unwrap_or(&self.source);
+        let image = open_image(&connection, &self.source).await?;
+        let (destination, _) = connection
+            .destination(&dest.parsed)
+            .await
+            .with_context(|| format!("cannot write to {}", dest.place()))?;
+        let reporter = Reporter::new(self.report.quiet, "->");
+        reporter.say(&format!("Indexing {} (SOCI index V1)", self.source));
+        let result = soci_registry::create(
+            &image,
+            &destination,
+            &self.build.config(false),
+            reporter.callback(),
+        )
+        .await;
+        reporter.finish();
+        let report =
+            result.with_context(|| format!("cannot create a SOCI index of {}", self.source))?;
+        summary::print(
+            &summary::Context {
+                command: "create",
+                source: self.source.to_string(),
+                output: dest.place(),
+                elapsed: started.elapsed(),
+                report: &report,
+            },
+            self.report.json,
+        )
+    }
+}
+
+/// `socix convert`.
+#[derive(Args)]
+pub(crate) struct ConvertArgs {
+    /// The image to convert.
+    #[arg(value_parser = parse_ref)]
+    source: RefArg,
+    /// Where to write the SOCI-enabled image [default: SOURCE's repository or layout].
+    #[arg(value_parser = parse_ref)]
+    dest: Option<RefArg>,
+    /// The tag of the result, whatever DEST says.
+    #[arg(long, conflicts_with = "tag_suffix")]
+    tag: Option<String>,
+    /// Appended to the source tag when DEST has no tag.
+    #[arg(long, default_value = "-soci")]
+    tag_suffix: String,
+    /// Write the SOCI-enabled image even when no layer gets a zTOC (so deployments expecting
+    /// its tag find one), instead of failing.
+    #[arg(long)]
+    allow_empty: bool,
+    #[command(flatten)]
+    build: BuildArgs,
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+impl ConvertArgs {
+    pub(crate) async fn run(self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let connection = self.connect.connection()?;
+        let dest = self.dest.as_ref().unwrap_or(&self.source);
+        if let ImageRef::Registry(r) = &dest.parsed
+            && r.digest.is_some()
+            && self.dest.is_some()
+        {
+            bail!("the destination {dest} names a digest; give a repository or repository:tag");
+        }
+        let image = open_image(&connection, &self.source).await?;
+        let tag = match (
+            self.tag.as_deref(),
+            self.dest.as_ref().and_then(RefArg::typed_tag),
+        ) {
+            (Some(tag), _) | (None, Some(tag)) => tag.to_owned(),
+            (None, None) => match source_tag(&self.source, &image)? {
+                Some(tag) => format!("{tag}{}", self.tag_suffix),
+                None => bail!(
+                    "{} names no tag to derive the result's from; give DEST a tag or pass --tag",
+                    self.source
+                ),
+            },
+        };
+        validate_tag(&tag)?;
+        let output = dest.at_tag(&tag);
+        let (destination, _) = connection
+            .destination(&output)
+            .await
+            .with_context(|| format!("cannot write to {output}"))?;
+        let reporter = Reporter::new(self.report.quiet, "->");
+        reporter.say(&format!("Converting {} into {output}", self.source));
+        let result = soci_registry::convert(
+            &image,
+            &destination,
+            &tag,
+            &self.build.config(self.allow_empty),
+            reporter.callback(),
+        )
+        .await;
+        reporter.finish();
+        let report = result.with_context(|| format!("cannot convert {}", self.source))?;
+        summary::print(
+            &summary::Context {
+                command: "convert",
+                source: self.source.to_string(),
+                output: output.to_string(),
+                elapsed: started.elapsed(),
+                report: &report,
+            },
+            self.report.json,
+        )
+    }
+}
+
+/// Reads the image a reference names, saying which on failure.
+pub(crate) async fn open_image(
+    connection: &soci_registry::Connection,
+    reference: &RefArg,
+) -> anyhow::Result<Image> {
+    tracing::debug!(%reference, "opening image");
+    connection
+        .image(&reference.parsed)
+        .await
+        .with_context(|| format!("cannot read the image {reference}"))
+}
+
+/// The tag an image was found by: the reference's, or the name of a layout's only image.
+fn source_tag(source: &RefArg, image: &Image) -> anyhow::Result<Option<String>> {
+    if let Some(tag) = &image.tag {
+        return Ok(Some(tag.clone()));
+    }
+    Ok(match (&source.parsed, &image.source) {
+        // `repo:tag@sha256:…` was read by digest but still names a tag.
+        (ImageRef::Registry(r), _) => r.tag.clone(),
+        (_, Source::Layout(layout)) => layout.resolve(None)?.name,
+        _ => None,
+    })
+}
+
+/// A tag registries accept (the rule `ImageRef` applies), checked before anything is built.
+fn validate_tag(tag: &str) -> anyhow::Result<()> {
+    let probe = format!("localhost/probe:{tag}");
+    probe.parse::<ImageRef>().map(drop).map_err(|_| {
+        anyhow::anyhow!(
+            "{tag:?} is not a valid tag: 1 to 128 of [A-Za-z0-9_.-], not starting with . or -"
+        )
+    })
+}

@@ -1,0 +1,182 @@
+//! Shared by the CLI's test binaries: a real OCI registry (Debian's `docker-registry`, as in
+//! soci-registry's tests: 127.0.0.1 on a free port, storage in a temporary directory, stopped
+//! when dropped; `.ci/run` installs the package), skopeo to push images into it, and the
+//! `socix` binary with helpers to run it.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct TestRegistry {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestRegistry {
+    /// A registry anyone may read and write.
+    pub fn start() -> TestRegistry {
+        Self::spawn(None)
+    }
+
+    /// A registry behind HTTP basic authentication with one user.
+    pub fn start_with_user(user: &str, password: &str) -> TestRegistry {
+        Self::spawn(Some((user, password)))
+    }
+
+    fn spawn(user: Option<(&str, &str)>) -> TestRegistry {
+        let dir = tempfile::tempdir().unwrap();
+        let mut auth = String::new();
+        if let Some((user, password)) = user {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("htpasswd (apache2-utils) is needed for auth tests");
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, out.stdout).unwrap();
+            auth = format!(
+                "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
+                htpasswd.display()
+            );
+        }
+        let config = format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n  secret: test-only\n{auth}",
+            dir.path().join("data").display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("docker-registry is needed: apt-get install docker-registry");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+            let addr = lines.by_ref().find_map(|line| {
+                let i = line.find("listening on ")?;
+                Some(
+                    line[i + 13..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect::<String>(),
+                )
+            });
+            if let Some(addr) = addr {
+                let _ = tx.send(addr);
+            }
+            // Keep draining so the registry never blocks on a full pipe.
+            lines.for_each(drop);
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(100)) {
+                break addr;
+            }
+            assert!(Instant::now() < deadline, "docker-registry did not start");
+        };
+        TestRegistry {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `socix` binary of this build.
+pub fn socix() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("socix").unwrap()
+}
+
+/// Runs `cmd`, expects success and returns its stdout.
+pub fn stdout(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// Runs `cmd` (with `--json` among its arguments), expects success and parses its stdout as
+/// one JSON document.
+pub fn json(cmd: &mut assert_cmd::Command) -> serde_json::Value {
+    let text = stdout(cmd);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not one JSON document ({e}): {text}"))
+}
+
+/// Runs `cmd`, expects exit `code` and every one of `needles` in stderr, and no panic; returns
+/// stderr.
+pub fn fails(cmd: &mut assert_cmd::Command, code: i32, needles: &[&str]) -> String {
+    let assert = cmd.assert().code(code);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr:?}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// A copy of the sample image (`socix sample-image`, written once per test binary) at
+/// `dir/name`, for a test to change as it likes.
+pub fn sample(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    static ORIGINAL: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let original = ORIGINAL.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        socix()
+            .arg("sample-image")
+            .arg(dir.path().join("sample"))
+            .assert()
+            .success();
+        dir
+    });
+    let copy = dir.join(name);
+    copy_dir(&original.path().join("sample"), &copy);
+    copy
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Copies an image with skopeo (`oci:DIR:TAG` to `docker://HOST/REPO:TAG`, or back), over plain
+/// HTTP with `creds` if given.
+pub fn skopeo_copy(from: &str, to: &str, creds: Option<&str>) {
+    let mut cmd = Command::new("skopeo");
+    cmd.args([
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+    ]);
+    if let Some(creds) = creds {
+        cmd.arg(format!("--dest-creds={creds}"));
+    }
+    let out = cmd
+        .args([from, to])
+        .output()
+        .expect("skopeo is needed: apt-get install skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo copy {from} {to}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
