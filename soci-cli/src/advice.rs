@@ -59,12 +59,22 @@ fn pipeline(e: &PipelineError, plain_http: bool) -> Vec<String> {
 
 fn registry(e: &RegistryError, plain_http: bool) -> Option<String> {
     match e {
-        RegistryError::Auth { registry, .. } => Some(format!(
-            "log in with `docker login {registry}` (socix reads docker's config.json and \
-             credential helpers), or pass --username USER --password-stdin; for ECR, make AWS \
-             credentials available (AWS_PROFILE, AWS_ACCESS_KEY_ID, an instance role) with \
-             ecr:GetAuthorizationToken"
-        )),
+        RegistryError::Auth {
+            registry, tried, ..
+        } => Some(if soci_registry::ecr_host(registry).is_some() {
+            "ECR tokens come from the AWS credentials of the environment (AWS_PROFILE, \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an instance or task role): check they \
+             are set, are for the registry's account, and allow ecr:GetAuthorizationToken and \
+             the repository's pull (and push) actions"
+                .to_owned()
+        } else if tried.contains("--username") {
+            "check the user name and the password given on stdin".to_owned()
+        } else {
+            format!(
+                "log in with `docker login {registry}` (socix reads docker's config.json and \
+                 its credential helpers), or pass --username USER --password-stdin"
+            )
+        }),
         RegistryError::Status {
             status: 401 | 403, ..
         } => Some(
@@ -88,6 +98,14 @@ fn registry(e: &RegistryError, plain_http: bool) -> Option<String> {
                  every blob of the image"
                 .into(),
         ),
+        RegistryError::Protocol { message, .. } if message.contains("unsupported media type") => {
+            Some(
+                "socix reads OCI image manifests and indexes and Docker schema 2 manifests and \
+                 manifest lists; copy older images into one of those first (e.g. `skopeo copy \
+                 --format oci …`)"
+                    .into(),
+            )
+        }
         RegistryError::Protocol { message, .. } if message.contains("not an OCI image layout") => {
             Some(
                 "oci:DIR must be an OCI image layout directory (with an oci-layout file), as \

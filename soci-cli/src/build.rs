@@ -141,15 +141,12 @@ impl CreateArgs {
             .destination(&dest.parsed)
             .await
             .with_context(|| format!("cannot write to {}", dest.place()))?;
+        let config = self.build.config(false);
+        tracing::debug!(destination = %dest.place(), ?config, "creating a SOCI index V1");
         let reporter = Reporter::new(self.report.quiet, "->");
         reporter.say(&format!("Indexing {} (SOCI index V1)", self.source));
-        let result = soci_registry::create(
-            &image,
-            &destination,
-            &self.build.config(false),
-            reporter.callback(),
-        )
-        .await;
+        let result =
+            soci_registry::create(&image, &destination, &config, reporter.callback()).await;
         reporter.finish();
         let report =
             result.with_context(|| format!("cannot create a SOCI index of {}", self.source))?;
@@ -179,7 +176,7 @@ pub(crate) struct ConvertArgs {
     #[arg(long, conflicts_with = "tag_suffix")]
     tag: Option<String>,
     /// Appended to the source tag when DEST has no tag.
-    #[arg(long, default_value = "-soci")]
+    #[arg(long, default_value = "-soci", allow_hyphen_values = true)]
     tag_suffix: String,
     /// Write the SOCI-enabled image even when no layer gets a zTOC (so deployments expecting
     /// its tag find one), instead of failing.
@@ -224,16 +221,12 @@ impl ConvertArgs {
             .destination(&output)
             .await
             .with_context(|| format!("cannot write to {output}"))?;
+        let config = self.build.config(self.allow_empty);
+        tracing::debug!(%output, ?config, "converting into a SOCI-enabled image");
         let reporter = Reporter::new(self.report.quiet, "->");
         reporter.say(&format!("Converting {} into {output}", self.source));
-        let result = soci_registry::convert(
-            &image,
-            &destination,
-            &tag,
-            &self.build.config(self.allow_empty),
-            reporter.callback(),
-        )
-        .await;
+        let result =
+            soci_registry::convert(&image, &destination, &tag, &config, reporter.callback()).await;
         reporter.finish();
         let report = result.with_context(|| format!("cannot convert {}", self.source))?;
         summary::print(

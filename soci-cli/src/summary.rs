@@ -71,7 +71,13 @@ pub(crate) fn print(ctx: &Context<'_>, json: bool) -> anyhow::Result<()> {
 
 fn write_text(out: &mut impl Write, ctx: &Context<'_>) -> std::io::Result<()> {
     let report = ctx.report;
-    if report.unchanged {
+    if report.unchanged && ctx.command == "convert" {
+        writeln!(
+            out,
+            "Nothing changed: {} is already this conversion of {} (SOCI index {}).",
+            ctx.output, ctx.source, report.index_version
+        )?;
+    } else if report.unchanged {
         writeln!(
             out,
             "Nothing changed: {} already has this SOCI index {} of {}.",

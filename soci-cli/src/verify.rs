@@ -134,7 +134,8 @@ impl VerifyArgs {
             }
             if bad == 0 {
                 println!(
-                    "All {total} zTOCs of {} verified in {:.2} s.",
+                    "Verified {total} zTOC{} of {} in {:.2} s: no problem.",
+                    if total == 1 { "" } else { "s" },
                     self.select.image,
                     started.elapsed().as_secs_f64()
                 );
@@ -142,7 +143,8 @@ impl VerifyArgs {
         }
         if bad > 0 {
             bail!(
-                "{bad} of {total} zTOCs of {} do not match their layers",
+                "{bad} of {total} zTOCs of {} failed verification (problems listed above); if \
+                 the layers are intact, build the index again with --force",
                 self.select.image
             );
         }

@@ -96,9 +96,12 @@ impl Drop for TestRegistry {
     }
 }
 
-/// The `socix` binary of this build.
+/// The `socix` binary of this build, blind to the user's docker credentials.
 pub fn socix() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("socix").unwrap()
+    let mut cmd = assert_cmd::Command::cargo_bin("socix").unwrap();
+    cmd.env("DOCKER_CONFIG", "/nonexistent/socix-tests")
+        .env_remove("RUST_LOG");
+    cmd
 }
 
 /// Runs `cmd`, expects success and returns its stdout.
@@ -144,7 +147,8 @@ pub fn sample(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     copy
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+/// Copies a directory tree.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -179,4 +183,27 @@ pub fn skopeo_copy(from: &str, to: &str, creds: Option<&str>) {
         "skopeo copy {from} {to}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The largest blob of a layout (the sample's big layer), to corrupt.
+pub fn largest_blob(layout: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(layout.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap()
+}
+
+/// Flips one byte in the middle of a file.
+pub fn flip_byte(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
 }
