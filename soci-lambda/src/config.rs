@@ -38,6 +38,11 @@ pub const REGISTRY_ENDPOINT_VAR: &str = "soci_registry_endpoint";
 /// `soci_registry_endpoint`.
 pub const REGISTRY_PLAIN_HTTP_VAR: &str = "soci_registry_plain_http";
 
+/// `soci_deadline_margin_seconds`: how long before the invocation deadline the generator stops
+/// (default 10); the template leaves it unset. Local emulators such as `cargo lambda watch` give
+/// short deadlines, which a smaller margin accommodates.
+pub const DEADLINE_MARGIN_VAR: &str = "soci_deadline_margin_seconds";
+
 /// The build tool identifier the template sets, and the reference's.
 pub const DEFAULT_BUILD_TOOL_IDENTIFIER: &str = "AWS SOCI Index Builder Cfn v0.2";
 
@@ -257,8 +262,7 @@ pub struct GeneratorConfig {
     pub registry_endpoint: Option<String>,
     /// For testing only: plain HTTP to [`registry_endpoint`](Self::registry_endpoint).
     pub plain_http: bool,
-    /// How long before the deadline the work is abandoned (default 10 s; not an environment
-    /// variable, tests set it).
+    /// How long before the deadline the work is abandoned (default 10 s).
     pub deadline_margin: Duration,
     /// Layers indexed at once (default: the cores Lambda gives the function).
     pub concurrency: usize,
@@ -340,6 +344,11 @@ impl GeneratorConfig {
             ecr_endpoint: optional(env, ECR_ENDPOINT_VAR),
             registry_endpoint,
             plain_http,
+            deadline_margin: Duration::from_secs(parsed(
+                env,
+                DEADLINE_MARGIN_VAR,
+                defaults.deadline_margin.as_secs(),
+            )?),
             ..defaults
         })
     }
@@ -392,6 +401,7 @@ mod tests {
         assert_eq!(config.tag_suffix, "-soci");
         assert_eq!(config.ecr_endpoint, None);
         assert!(!config.plain_http);
+        assert_eq!(config.deadline_margin, Duration::from_secs(10));
     }
 
     #[test]
@@ -405,8 +415,10 @@ mod tests {
             ("ECR_ENDPOINT", "http://127.0.0.1:5000"),
             ("soci_registry_endpoint", "127.0.0.1:5001"),
             ("soci_registry_plain_http", "true"),
+            ("soci_deadline_margin_seconds", "2"),
         ]))
         .unwrap();
+        assert_eq!(config.deadline_margin, Duration::from_secs(2));
         assert_eq!(config.index_version, IndexVersion::V1);
         assert_eq!(config.min_layer_size, 0);
         assert_eq!(config.span_size, 1 << 20);

@@ -5,7 +5,9 @@
 //! successful invocations, since trying them again would change nothing. One departure: when
 //! the generator cannot be invoked, the 500 answer is returned as the invocation's *error*
 //! ([`FilterFailure`]), where the reference returns it as a result. Lambda then retries the
-//! event and finally sends it to the stack's failure queue, instead of dropping it.
+//! event and finally sends it to the stack's failure queue, instead of dropping it. Likewise a
+//! missing or invalid filter list stops the function at start-up ([`FilterConfig::from_env`])
+//! with the reference's message, where the reference answered every event 400.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -63,9 +63,24 @@ impl Invocation {
     pub fn from_context(context: &lambda_runtime::Context) -> Self {
         Invocation {
             request_id: context.request_id.clone(),
-            deadline: context.deadline(),
+            deadline: deadline_from_millis(context.deadline, SystemTime::now()),
         }
     }
+}
+
+/// Lambda's deadline header is milliseconds since the Unix epoch. Values before 2001 cannot be
+/// that: `cargo lambda watch` sends the function's timeout itself (600000), so those are taken
+/// as milliseconds from `now`, rather than as a deadline decades past that fails every build.
+fn deadline_from_millis(millis: u64, now: SystemTime) -> SystemTime {
+    const EPOCH_MILLIS_2001: u64 = 1_000_000_000_000;
+    if millis < EPOCH_MILLIS_2001 {
+        tracing::warn!(
+            deadline_ms = millis,
+            "the invocation deadline is not a time: taken as milliseconds from now"
+        );
+        return now + Duration::from_millis(millis);
+    }
+    SystemTime::UNIX_EPOCH + Duration::from_millis(millis)
 }
 
 /// Why a run failed. Each is retried by Lambda (twice), then the event goes to the failure
@@ -88,12 +103,14 @@ pub enum GeneratorError {
     Build(#[source] PipelineError),
     /// The invocation deadline came too close.
     #[error(
-        "Invocation timeout error: the invocation deadline was near (stopping {margin:?} before it, after {worked:.1?}); nothing was tagged, so the retry starts clean"
+        "Invocation timeout error: the invocation deadline was near ({time_left:.1?} were left when the build started, and it stops {margin:?} before the deadline; stopped after {worked:.1?}); nothing was tagged, so a retry starts clean"
     )]
     Deadline {
-        /// How long before the deadline the run stopped.
+        /// Time left before the deadline when the build was about to start.
+        time_left: Duration,
+        /// How long before the deadline the build stops.
         margin: Duration,
-        /// How long the run had worked.
+        /// How long the invocation had run.
         worked: Duration,
     },
 }
@@ -174,21 +191,20 @@ async fn run(
         _ => None,
     };
 
+    let time_left = invocation
+        .deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
     let deadline_error = || GeneratorError::Deadline {
+        time_left,
         margin: config.deadline_margin,
         worked: started.elapsed(),
     };
-    let budget = invocation
-        .deadline
-        .duration_since(SystemTime::now())
-        .ok()
-        .and_then(|left| left.checked_sub(config.deadline_margin))
+    let budget = time_left
+        .checked_sub(config.deadline_margin)
         .filter(|budget| !budget.is_zero())
         .ok_or_else(deadline_error)?;
-    tracing::debug!(
-        budget_seconds = budget.as_secs_f64(),
-        "time left for the build"
-    );
+    tracing::debug!(budget_seconds = budget.as_secs_f64(), "time for the build");
     tokio::time::timeout(budget, Box::pin(build(&push, config, output_tag, started)))
         .await
         .map_err(|_| deadline_error())?
@@ -435,6 +451,19 @@ fn lowercase_first(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_are_epoch_milliseconds_or_else_relative() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(
+            deadline_from_millis(1_800_000_900_000, now),
+            now + Duration::from_secs(900)
+        );
+        assert_eq!(
+            deadline_from_millis(600_000, now),
+            now + Duration::from_secs(600)
+        );
+    }
 
     #[test]
     fn validation_messages_are_lowercase() {

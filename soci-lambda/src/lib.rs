@@ -19,6 +19,25 @@
 //! them to `lambda_runtime`.
 //!
 //! Logs are JSON lines ([`logging`]), filtered by `RUST_LOG`.
+//!
+//! # Environment
+//!
+//! | variable | function | default | meaning |
+//! |---|---|---|---|
+//! | `soci_repository_image_tag_filters` | filter | required | `repository:tag` filters, comma-separated |
+//! | `soci_index_generator_lambda_arn` | filter | required | the generator to invoke |
+//! | `soci_index_version` | both | `V2` | `V1` or `V2` |
+//! | `soci_tag_suffix` | both | `-soci` | V2 output tag suffix; pushes with it are skipped |
+//! | `soci_min_layer_size` | generator | `10485760` | layers smaller (compressed) get no zTOC |
+//! | `soci_span_size` | generator | `4194304` | uncompressed bytes between checkpoints |
+//! | `soci_build_tool_identifier` | generator | `AWS SOCI Index Builder Cfn v0.2` | written into zTOCs and indexes |
+//! | `soci_deadline_margin_seconds` | generator | `10` | stop this long before the invocation deadline |
+//! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`) |
+//! | `soci_registry_endpoint`, `soci_registry_plain_http` | generator | unset, `false` | **testing only**: a registry `host:port` instead of ECR, and plain HTTP to it |
+//! | `RUST_LOG` | both | `info` | log filter |
+//!
+//! The filter's Lambda client reads the AWS SDK's usual variables (`AWS_REGION`,
+//! `AWS_ENDPOINT_URL_LAMBDA`, credentials).
 
 pub mod config;
 pub mod filter;

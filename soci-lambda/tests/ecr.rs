@@ -6,10 +6,11 @@
 
 mod common;
 
-use common::{Platform, Registry, gzip_layer, push_event, push_index};
+use common::{Platform, gzip_layer, push_event, push_index};
 use soci_lambda::generator::{self, SUCCESS};
 use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
-use soci_registry::{Credentials, ecr_credentials};
+use soci_registry::testing::TestRegistry as Registry;
+use soci_registry::{ClientOptions, Credentials, RegistryClient, ecr_credentials};
 
 #[tokio::test]
 async fn the_generator_uses_the_ecr_token() {
@@ -21,7 +22,8 @@ async fn the_generator_uses_the_ecr_token() {
         std::env::remove_var("AWS_PROFILE");
         std::env::remove_var("AWS_SESSION_TOKEN");
     }
-    let (_moto, endpoint) = common::start_moto();
+    let moto = soci_registry::testing::Moto::start();
+    let endpoint = moto.endpoint.clone();
     let host = format!("{}.dkr.ecr.us-west-2.amazonaws.com", common::ACCOUNT);
     let Credentials::Basic {
         username, password, ..
@@ -30,7 +32,12 @@ async fn the_generator_uses_the_ecr_token() {
         panic!("ECR hands out a user and password");
     };
     let registry = Registry::start_with_user(&username, &password);
-    let client = registry.client(Credentials::basic(&username, &password, "test"));
+    let options = ClientOptions {
+        plain_http: true,
+        credentials: Credentials::basic(&username, &password, "test"),
+        ..ClientOptions::default()
+    };
+    let client = RegistryClient::new(&registry.addr, options).unwrap();
     let platforms = vec![
         Platform::new("amd64", vec![gzip_layer(11, 200_000)]),
         Platform::new("arm64", vec![gzip_layer(12, 200_000)]),
@@ -62,6 +69,15 @@ async fn the_generator_uses_the_ecr_token() {
             .is_some()
     );
 
+    // The same push seen in the China partition: the token comes from moto for the
+    // `.amazonaws.com.cn` host, and the index is already there.
+    let mut china = event.clone();
+    china["region"] = "cn-north-1".into();
+    assert_eq!(
+        generator::handle(&china, &config, &deadline).await.unwrap(),
+        generator::UNCHANGED
+    );
+
     // Without the ECR token the same registry refuses the generator.
     let anonymous = GeneratorConfig {
         ecr_endpoint: None,
@@ -74,7 +90,7 @@ async fn the_generator_uses_the_ecr_token() {
 
     // An ECR API that is not there: the registry client cannot be made.
     let nowhere = GeneratorConfig {
-        ecr_endpoint: Some(format!("http://127.0.0.1:{}", common::free_port())),
+        ecr_endpoint: Some(format!("http://127.0.0.1:{}", common::closed_port())),
         ..config
     };
     let error = generator::handle(&event, &nowhere, &deadline)

@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use common::{OCI_INDEX, OCI_MANIFEST, Platform, Registry, gzip_layer, push_event, push_index};
+use common::{OCI_INDEX, OCI_MANIFEST, Platform, gzip_layer, push_event, push_index};
 use serde_json::Value;
 use soci_lambda::generator::{self, NO_ZTOCS, NOT_AN_IMAGE, SUCCESS, UNCHANGED};
 use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
-use soci_registry::{Credentials, RegistryClient};
+use soci_registry::RegistryClient;
+use soci_registry::testing::TestRegistry as Registry;
 
 const SOCI_INDEX_V1: &str = "application/vnd.amazon.soci.index.v1+json";
 const SOCI_INDEX_V2: &str = "application/vnd.amazon.soci.index.v2+json";
@@ -98,7 +99,7 @@ impl Logs {
 #[tokio::test]
 async fn v2_converts_every_platform_and_redelivery_changes_nothing() {
     let registry = Registry::start();
-    let client = registry.client(Credentials::Anonymous);
+    let client = registry.client();
     let platforms = two_platforms();
     let digest = push_index(&client, "team/app", "v1", &platforms).await;
     let event = push_event("team/app", &digest, Some("v1"));
@@ -203,7 +204,7 @@ async fn v2_converts_every_platform_and_redelivery_changes_nothing() {
 #[tokio::test]
 async fn v1_publishes_referrers_and_skips_its_own_indexes() {
     let registry = Registry::start();
-    let client = registry.client(Credentials::Anonymous);
+    let client = registry.client();
     let platform = Platform::new("amd64", vec![gzip_layer(7, 250_000)]);
     common::push_platforms(&client, "app", std::slice::from_ref(&platform)).await;
     let digest = platform.digest();
@@ -245,7 +246,7 @@ async fn v1_publishes_referrers_and_skips_its_own_indexes() {
 #[tokio::test]
 async fn an_index_with_small_layers_only_has_nothing_to_push() {
     let registry = Registry::start();
-    let client = registry.client(Credentials::Anonymous);
+    let client = registry.client();
     let platforms = vec![
         Platform::new("amd64", vec![gzip_layer(3, 10_000)]),
         Platform::new("arm64", vec![gzip_layer(4, 20_000)]),
@@ -272,7 +273,7 @@ async fn an_index_with_small_layers_only_has_nothing_to_push() {
 #[tokio::test]
 async fn artifacts_that_are_not_images_are_skipped() {
     let registry = Registry::start();
-    let client = registry.client(Credentials::Anonymous);
+    let client = registry.client();
     let signature = Platform::with_config_type(
         "amd64",
         vec![gzip_layer(5, 200_000)],
@@ -301,7 +302,7 @@ async fn artifacts_that_are_not_images_are_skipped() {
 #[tokio::test]
 async fn untagged_v2_pushes_are_skipped_without_touching_the_registry() {
     // Nothing listens there: the skip happens before any request.
-    let closed = format!("127.0.0.1:{}", common::free_port());
+    let closed = format!("127.0.0.1:{}", common::closed_port());
     let event = push_event("app", &common::digest(b"x"), None);
     let result = generator::handle(&event, &config(&closed, IndexVersion::V2), &plenty())
         .await
@@ -314,7 +315,7 @@ async fn untagged_v2_pushes_are_skipped_without_touching_the_registry() {
 
 #[tokio::test]
 async fn an_unreachable_registry_is_an_error() {
-    let closed = format!("127.0.0.1:{}", common::free_port());
+    let closed = format!("127.0.0.1:{}", common::closed_port());
     let event = push_event("app", &common::digest(b"x"), Some("v1"));
     let error = generator::handle(&event, &config(&closed, IndexVersion::V2), &plenty())
         .await
@@ -346,7 +347,7 @@ async fn invalid_events_are_errors_with_the_references_message() {
 #[tokio::test]
 async fn a_deadline_too_close_stops_before_anything_is_written() {
     let registry = Registry::start();
-    let client = registry.client(Credentials::Anonymous);
+    let client = registry.client();
     let digest = push_index(&client, "late", "v1", &two_platforms()).await;
     let event = push_event("late", &digest, Some("v1"));
     let config = config(&registry.addr, IndexVersion::V2);

@@ -75,7 +75,8 @@ fn config(generator: &str) -> FilterConfig {
 
 #[tokio::test]
 async fn the_filter_invokes_a_function_in_moto() {
-    let (_moto, endpoint) = common::start_moto();
+    let moto = soci_registry::testing::Moto::start();
+    let endpoint = moto.endpoint.clone();
     let client = lambda_client(&endpoint);
     let arn = create_generator(&endpoint, &client).await;
     let invoker = LambdaInvoker::new(client);
@@ -107,7 +108,7 @@ async fn the_filter_invokes_a_function_in_moto() {
 
 #[tokio::test]
 async fn an_unreachable_lambda_api_is_a_500_error() {
-    let closed = format!("http://127.0.0.1:{}", common::free_port());
+    let closed = format!("http://127.0.0.1:{}", common::closed_port());
     let invoker = LambdaInvoker::new(lambda_client(&closed));
     let event: Value = serde_json::from_slice(&common::sample_event("tagged.json")).unwrap();
     let failure = filter::handle(

@@ -6,15 +6,12 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use soci_registry::{ClientOptions, Credentials, RegistryClient};
+use soci_registry::RegistryClient;
 
 pub const ACCOUNT: &str = "123456789012";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -22,131 +19,13 @@ pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// A child process killed when dropped.
-pub struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `docker-registry serve` on `127.0.0.1` with a port of its choosing and storage in a
-/// temporary directory; optionally behind HTTP Basic authentication with one user.
-pub struct Registry {
-    _process: Process,
-    _dir: tempfile::TempDir,
-    /// `127.0.0.1:PORT`.
-    pub addr: String,
-}
-
-impl Registry {
-    pub fn start() -> Registry {
-        Self::serve(None)
-    }
-
-    pub fn start_with_user(user: &str, password: &str) -> Registry {
-        Self::serve(Some((user, password)))
-    }
-
-    fn serve(user: Option<(&str, &str)>) -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:0\n  secret: not-a-secret\n",
-            dir.path().join("storage").display()
-        );
-        if let Some((user, password)) = user {
-            let hash = Command::new("htpasswd")
-                .args(["-nbB", user, password])
-                .output()
-                .expect("htpasswd (apache2-utils) is needed");
-            let file = dir.path().join("htpasswd");
-            std::fs::write(&file, hash.stdout).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: soci-lambda-tests\n    path: {}\n",
-                file.display()
-            ));
-        }
-        let config_file = dir.path().join("config.yml");
-        std::fs::write(&config_file, config).unwrap();
-        let mut child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("docker-registry is needed (apt-get install docker-registry)");
-        // The registry says where it listens on stderr, which must be drained for good.
-        let stderr = child.stderr.take().unwrap();
-        let (found, addr) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if sent {
-                    continue;
-                }
-                if let Some(at) = line.find("listening on ") {
-                    let rest = &line[at + "listening on ".len()..];
-                    let end = rest
-                        .find(|c: char| c.is_whitespace() || c == '"')
-                        .unwrap_or(rest.len());
-                    sent = found.send(rest[..end].to_owned()).is_ok();
-                }
-            }
-        });
-        let process = Process(child);
-        let addr = addr
-            .recv_timeout(Duration::from_secs(20))
-            .expect("docker-registry did not say where it listens");
-        Registry {
-            _process: process,
-            _dir: dir,
-            addr,
-        }
-    }
-
-    /// A plain-HTTP client of this registry.
-    pub fn client(&self, credentials: Credentials) -> Arc<RegistryClient> {
-        Arc::new(
-            RegistryClient::new(
-                &self.addr,
-                ClientOptions {
-                    plain_http: true,
-                    credentials,
-                    ..ClientOptions::default()
-                },
-            )
-            .unwrap(),
-        )
-    }
-}
-
-/// A free port on loopback (nothing listens on it once this returns).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+/// A port on loopback that nothing listens on, for "unreachable" tests.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// `moto_server` on a free port; its endpoint URL.
-pub fn start_moto() -> (Process, String) {
-    let port = free_port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server is needed (pip install 'moto[server]')");
-    let process = Process(child);
-    let until = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (process, format!("http://127.0.0.1:{port}"))
 }
 
 /// A bare HTTP/1.1 POST to moto (its own API and the IAM query API need no AWS client);
