@@ -10,7 +10,7 @@ pub mod images;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use crate::client::{ClientOptions, RegistryClient};
+use crate::client::{ClientOptions, Credentials, RegistryClient};
 use crate::destination::Destination;
 use crate::source::Source;
 
@@ -103,8 +103,14 @@ impl TestRegistry {
 impl TestRegistry {
     /// An anonymous plain-HTTP client of this registry.
     pub fn client(&self) -> Arc<RegistryClient> {
+        self.client_as(Credentials::Anonymous)
+    }
+
+    /// A plain-HTTP client of this registry with `credentials`.
+    pub fn client_as(&self, credentials: Credentials) -> Arc<RegistryClient> {
         let options = ClientOptions {
             plain_http: true,
+            credentials,
             ..ClientOptions::default()
         };
         Arc::new(RegistryClient::new(&self.addr, options).unwrap())
@@ -140,14 +146,19 @@ pub struct Moto {
     pub endpoint: String,
 }
 
+/// A port on loopback that nothing listens on (for "unreachable" tests).
+pub fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Moto {
     /// Starts moto's server and waits until it listens.
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = closed_port();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
