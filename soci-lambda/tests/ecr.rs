@@ -10,7 +10,7 @@ use common::{Platform, gzip_layer, push_event, push_index};
 use soci_lambda::generator::{self, SUCCESS};
 use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
 use soci_registry::testing::TestRegistry as Registry;
-use soci_registry::{ClientOptions, Credentials, RegistryClient, ecr_credentials};
+use soci_registry::{Credentials, ecr_credentials};
 
 #[tokio::test]
 async fn the_generator_uses_the_ecr_token() {
@@ -32,12 +32,7 @@ async fn the_generator_uses_the_ecr_token() {
         panic!("ECR hands out a user and password");
     };
     let registry = Registry::start_with_user(&username, &password);
-    let options = ClientOptions {
-        plain_http: true,
-        credentials: Credentials::basic(&username, &password, "test"),
-        ..ClientOptions::default()
-    };
-    let client = RegistryClient::new(&registry.addr, options).unwrap();
+    let client = registry.client_as(Credentials::basic(&username, &password, "test"));
     let platforms = vec![
         Platform::new("amd64", vec![gzip_layer(11, 200_000)]),
         Platform::new("arm64", vec![gzip_layer(12, 200_000)]),
@@ -90,7 +85,10 @@ async fn the_generator_uses_the_ecr_token() {
 
     // An ECR API that is not there: the registry client cannot be made.
     let nowhere = GeneratorConfig {
-        ecr_endpoint: Some(format!("http://127.0.0.1:{}", common::closed_port())),
+        ecr_endpoint: Some(format!(
+            "http://127.0.0.1:{}",
+            soci_registry::testing::closed_port()
+        )),
         ..config
     };
     let error = generator::handle(&event, &nowhere, &deadline)

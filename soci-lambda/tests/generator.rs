@@ -302,7 +302,7 @@ async fn artifacts_that_are_not_images_are_skipped() {
 #[tokio::test]
 async fn untagged_v2_pushes_are_skipped_without_touching_the_registry() {
     // Nothing listens there: the skip happens before any request.
-    let closed = format!("127.0.0.1:{}", common::closed_port());
+    let closed = format!("127.0.0.1:{}", soci_registry::testing::closed_port());
     let event = push_event("app", &common::digest(b"x"), None);
     let result = generator::handle(&event, &config(&closed, IndexVersion::V2), &plenty())
         .await
@@ -315,7 +315,7 @@ async fn untagged_v2_pushes_are_skipped_without_touching_the_registry() {
 
 #[tokio::test]
 async fn an_unreachable_registry_is_an_error() {
-    let closed = format!("127.0.0.1:{}", common::closed_port());
+    let closed = format!("127.0.0.1:{}", soci_registry::testing::closed_port());
     let event = push_event("app", &common::digest(b"x"), Some("v1"));
     let error = generator::handle(&event, &config(&closed, IndexVersion::V2), &plenty())
         .await

@@ -108,7 +108,7 @@ async fn the_filter_invokes_a_function_in_moto() {
 
 #[tokio::test]
 async fn an_unreachable_lambda_api_is_a_500_error() {
-    let closed = format!("http://127.0.0.1:{}", common::closed_port());
+    let closed = format!("http://127.0.0.1:{}", soci_registry::testing::closed_port());
     let invoker = LambdaInvoker::new(lambda_client(&closed));
     let event: Value = serde_json::from_slice(&common::sample_event("tagged.json")).unwrap();
     let failure = filter::handle(

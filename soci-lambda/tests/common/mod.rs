@@ -19,15 +19,6 @@ pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// A port on loopback that nothing listens on, for "unreachable" tests.
-pub fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A bare HTTP/1.1 POST to moto (its own API and the IAM query API need no AWS client);
 /// returns the status and body.
 pub fn moto_post(
