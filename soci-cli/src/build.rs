@@ -267,12 +267,11 @@ fn source_tag(source: &RefArg, image: &Image) -> anyhow::Result<Option<String>> 
     })
 }
 
-/// A tag registries accept (the rule `ImageRef` applies), checked before anything is built.
+/// A tag registries accept, checked before anything is built.
 fn validate_tag(tag: &str) -> anyhow::Result<()> {
-    let probe = format!("localhost/probe:{tag}");
-    probe.parse::<ImageRef>().map(drop).map_err(|_| {
-        anyhow::anyhow!(
-            "{tag:?} is not a valid tag: 1 to 128 of [A-Za-z0-9_.-], not starting with . or -"
-        )
-    })
+    if soci_registry::is_valid_tag(tag) {
+        Ok(())
+    } else {
+        anyhow::bail!("{tag:?} is not a valid tag: {}", soci_registry::TAG_RULE)
+    }
 }

@@ -35,11 +35,7 @@ impl RefArg {
     /// the registry would be asked for `latest`.
     pub(crate) fn typed_tag(&self) -> Option<&str> {
         match &self.parsed {
-            ImageRef::Registry(r) => {
-                let name = self.raw.split('@').next().unwrap_or_default();
-                let last = name.rsplit('/').next().unwrap_or_default();
-                last.contains(':').then_some(r.tag.as_deref()).flatten()
-            }
+            ImageRef::Registry(r) => r.tag.as_deref(),
             ImageRef::Layout { reference, .. } | ImageRef::Archive { reference, .. } => {
                 reference.as_deref()
             }

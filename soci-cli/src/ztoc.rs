@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use soci_core::{Descriptor, LAYER_DIGEST, Platform};
-use soci_registry::{FoundIndex, Source};
+use soci_registry::FoundIndex;
 use soci_ztoc::{
     BuildOptions, Builder, CompressionAlgorithm, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE,
     FileMetadata, Zinfo, Ztoc, sha256_digest,
@@ -528,24 +528,13 @@ impl GetFileArgs {
                 .with_context(|| format!("the zTOC {} names no layer", descriptor.digest))?;
             let size = u64::try_from(ztoc.compressed_archive_size)?;
             tracing::debug!(%layer, "extracting through zTOC {}", descriptor.digest);
-            let extracted = match &image.source {
-                Source::Layout(layout) => {
-                    let path = layout.blob_path(layer)?;
-                    let file = File::open(&path)
-                        .with_context(|| format!("cannot open {}", path.display()))?;
-                    ztoc.extract_file(&file, name, !self.no_verify)
-                }
-                // No random-access reader of registry blobs is public yet: the layer is
-                // fetched whole (and checked against its digest).
-                Source::Registry { .. } => {
-                    let blob = image
-                        .source
-                        .blob(layer, size)
-                        .await
-                        .with_context(|| format!("cannot read the layer {layer}"))?;
-                    ztoc.extract_file(&blob[..], name, !self.no_verify)
-                }
-            };
+            // Random access: only the spans that hold the file are read (Range requests on a
+            // registry), off the async threads.
+            let reader = image.source.reader(layer, size);
+            let (wanted, verify) = (name.to_vec(), !self.no_verify);
+            let extracted =
+                tokio::task::spawn_blocking(move || ztoc.extract_file(&reader, &wanted, verify))
+                    .await?;
             return extracted.with_context(|| {
                 format!(
                     "cannot extract {} from layer {layer}",

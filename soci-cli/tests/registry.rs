@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use soci_registry::testing::{TestRegistry, closed_port};
 
 #[test]
 fn every_command_against_a_registry() {

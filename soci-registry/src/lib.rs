@@ -60,5 +60,5 @@ pub use pipeline::{
     VerifyConfig, build_and_store_ztocs, build_ztoc, build_ztocs, convert, create, find_indexes,
     verify,
 };
-pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
-pub use source::Source;
+pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef, TAG_RULE, is_valid_tag};
+pub use source::{BlobReader, Source};

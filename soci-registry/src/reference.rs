@@ -41,7 +41,7 @@ pub struct RegistryRef {
     pub registry: String,
     /// Repository path (`library/alpine`, `team/app`).
     pub repository: String,
-    /// Tag, if given.
+    /// Tag, if one was written (`latest` is what [`RegistryRef::reference`] asks for without).
     pub tag: Option<String>,
     /// Digest (`sha256:…`), if given; it wins over the tag when both are present.
     pub digest: Option<String>,
@@ -91,6 +91,19 @@ fn split_path(rest: &str) -> Option<(PathBuf, Option<String>)> {
     (!path.is_empty()).then(|| (PathBuf::from(path), reference))
 }
 
+/// What a tag may be, as registries say it.
+pub const TAG_RULE: &str = "a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with . or -";
+
+/// Whether `tag` is one registries accept (see [`TAG_RULE`]).
+pub fn is_valid_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= 128
+        && tag
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && !tag.starts_with(['.', '-'])
+}
+
 impl RegistryRef {
     fn parse(s: &str) -> Result<RegistryRef, &'static str> {
         let (name, digest) = match s.split_once('@') {
@@ -111,15 +124,8 @@ impl RegistryRef {
             Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
             None => (name, None),
         };
-        if let Some(t) = tag {
-            let valid = !t.is_empty()
-                && t.len() <= 128
-                && t.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
-                && !t.starts_with(['.', '-']);
-            if !valid {
-                return Err("a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with . or -");
-            }
+        if tag.is_some_and(|t| !is_valid_tag(t)) {
+            return Err(TAG_RULE);
         }
         let (registry, repository) = match name.split_once('/') {
             Some((host, path)) if host.contains(['.', ':']) || host == "localhost" => {
@@ -142,14 +148,6 @@ impl RegistryRef {
         };
         if repository.is_empty() || !repository.split('/').all(component_ok) {
             return Err("a repository is lowercase path components of [a-z0-9._-]");
-        }
-        if tag.is_none() && digest.is_none() {
-            return Ok(RegistryRef {
-                registry,
-                repository,
-                tag: Some("latest".into()),
-                digest: None,
-            });
         }
         Ok(RegistryRef {
             registry,
@@ -225,7 +223,8 @@ mod tests {
             (r.registry.as_str(), r.repository.as_str()),
             ("docker.io", "library/alpine")
         );
-        assert_eq!(r.tag.as_deref(), Some("latest"));
+        assert_eq!(r.tag, None);
+        assert_eq!(r.reference(), "latest");
         let r = registry("localhost:5000/team/app:1.2");
         assert_eq!(
             (r.registry.as_str(), r.repository.as_str()),

@@ -159,3 +159,59 @@ impl Source {
         }
     }
 }
+
+/// Bytes fetched at once for random access: a span's worth, typically.
+const READ_AHEAD: u64 = 4 << 20;
+
+impl Source {
+    /// Positional reads of a blob of `size` bytes, for reading a layer through its zTOC without
+    /// fetching it whole (HTTP `Range` requests on a registry, a span's worth at a time). Must
+    /// be called within a tokio runtime, and read from a blocking thread
+    /// (`tokio::task::spawn_blocking`): it waits for the runtime to fetch.
+    pub fn reader(&self, digest: &str, size: u64) -> BlobReader {
+        BlobReader {
+            runtime: tokio::runtime::Handle::current(),
+            source: self.clone(),
+            digest: digest.to_owned(),
+            size,
+            cache: std::sync::Mutex::new((0, Bytes::new())),
+        }
+    }
+}
+
+/// Positional reads of a blob in its source: see [`Source::reader`].
+pub struct BlobReader {
+    runtime: tokio::runtime::Handle,
+    source: Source,
+    digest: String,
+    size: u64,
+    /// The last bytes fetched, and where they start.
+    cache: std::sync::Mutex<(u64, Bytes)>,
+}
+
+impl soci_ztoc::ReadAt for BlobReader {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (start, bytes) = &*cache;
+        let hit = offset >= *start && offset < start + bytes.len() as u64;
+        if !hit {
+            if offset >= self.size {
+                return Ok(0);
+            }
+            let len = READ_AHEAD.max(buf.len() as u64).min(self.size - offset);
+            let fetched = self
+                .runtime
+                .block_on(self.source.read_range(&self.digest, offset, len))
+                .map_err(std::io::Error::other)?;
+            *cache = (offset, fetched);
+        }
+        let (start, bytes) = &*cache;
+        let from = usize::try_from(offset - start).unwrap_or(usize::MAX);
+        let n = buf.len().min(bytes.len().saturating_sub(from));
+        buf[..n].copy_from_slice(&bytes[from..from + n]);
+        Ok(n)
+    }
+}

@@ -1,100 +1,9 @@
-//! Shared by the CLI's test binaries: a real OCI registry (Debian's `docker-registry`, as in
-//! soci-registry's tests: 127.0.0.1 on a free port, storage in a temporary directory, stopped
-//! when dropped; `.ci/run` installs the package), skopeo to push images into it, and the
-//! `socix` binary with helpers to run it.
+//! Shared by the CLI's test binaries: skopeo to push images into a real registry (from
+//! `soci_registry::testing`), and the `socix` binary with helpers to run it.
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-pub struct TestRegistry {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    pub addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl TestRegistry {
-    /// A registry anyone may read and write.
-    pub fn start() -> TestRegistry {
-        Self::spawn(None)
-    }
-
-    /// A registry behind HTTP basic authentication with one user.
-    pub fn start_with_user(user: &str, password: &str) -> TestRegistry {
-        Self::spawn(Some((user, password)))
-    }
-
-    fn spawn(user: Option<(&str, &str)>) -> TestRegistry {
-        let dir = tempfile::tempdir().unwrap();
-        let mut auth = String::new();
-        if let Some((user, password)) = user {
-            let out = Command::new("htpasswd")
-                .args(["-Bbn", user, password])
-                .output()
-                .expect("htpasswd (apache2-utils) is needed for auth tests");
-            let htpasswd = dir.path().join("htpasswd");
-            std::fs::write(&htpasswd, out.stdout).unwrap();
-            auth = format!(
-                "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
-                htpasswd.display()
-            );
-        }
-        let config = format!(
-            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n  secret: test-only\n{auth}",
-            dir.path().join("data").display()
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let mut child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("docker-registry is needed: apt-get install docker-registry");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
-            let addr = lines.by_ref().find_map(|line| {
-                let i = line.find("listening on ")?;
-                Some(
-                    line[i + 13..]
-                        .chars()
-                        .take_while(|c| !c.is_whitespace() && *c != '"')
-                        .collect::<String>(),
-                )
-            });
-            if let Some(addr) = addr {
-                let _ = tx.send(addr);
-            }
-            // Keep draining so the registry never blocks on a full pipe.
-            lines.for_each(drop);
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(100)) {
-                break addr;
-            }
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-        };
-        TestRegistry {
-            child,
-            addr,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::Command;
 
 /// The `socix` binary of this build, blind to the user's docker credentials.
 pub fn socix() -> assert_cmd::Command {
@@ -200,10 +109,4 @@ pub fn flip_byte(path: &std::path::Path) {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
     std::fs::write(path, bytes).unwrap();
-}
-
-/// A port on 127.0.0.1 that nothing listens on.
-pub fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }

@@ -12,27 +12,23 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use soci_core::{Descriptor, LAYER_DIGEST, SPAN_SIZE};
-use soci_ztoc::{
-    BuildOptions, Builder, CompressionAlgorithm, EntryType, ReadAt, Ztoc, format_sha256,
-};
+use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm, EntryType, Ztoc, format_sha256};
 use tokio::sync::mpsc;
 
 use super::discover::FoundIndex;
 use super::{PipelineError, Progress, parse_manifest};
 use crate::image::Image;
-use crate::source::Source;
+use crate::source::{BlobReader, Source};
 
 /// Chunks in flight to each reader of the layer.
 const IN_FLIGHT: usize = 8;
-/// Bytes fetched at once for random access (a span's worth, typically).
-const READ_AHEAD: u64 = 4 << 20;
 
 /// Which files of each layer to extract through its zTOC and compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,13 +253,7 @@ async fn verify_layer(
     };
 
     // 2. Random access through the stored zTOC, as the snapshotter reads.
-    let reader = RangeReader {
-        runtime: tokio::runtime::Handle::current(),
-        source: source.clone(),
-        digest: layer.digest.clone(),
-        size: layer.size,
-        cache: Mutex::new((0, Bytes::new())),
-    };
+    let reader = source.reader(&layer.digest, layer.size);
     let checked =
         tokio::task::spawn_blocking(move || random_access(&ztoc, &reader, &chosen, &expected))
             .await;
@@ -286,7 +276,7 @@ async fn verify_layer(
 /// comparing them with the plain untar's hashes. Returns spans checked, files checked, problems.
 fn random_access(
     ztoc: &Ztoc,
-    reader: &RangeReader,
+    reader: &BlobReader,
     chosen: &[Vec<u8>],
     expected: &HashMap<Vec<u8>, String>,
 ) -> (usize, usize, Vec<String>) {
@@ -395,44 +385,6 @@ impl Read for ChannelReader {
         }
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
-}
-
-/// Positional reads of a blob in its source (HTTP `Range` requests for a registry), a span's
-/// worth at a time, for the blocking side.
-struct RangeReader {
-    runtime: tokio::runtime::Handle,
-    source: Source,
-    digest: String,
-    size: u64,
-    /// The last bytes fetched, and where they start.
-    cache: Mutex<(u64, Bytes)>,
-}
-
-impl ReadAt for RangeReader {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (start, bytes) = &*cache;
-        let hit = offset >= *start && offset < start + bytes.len() as u64;
-        if !hit {
-            if offset >= self.size {
-                return Ok(0);
-            }
-            let len = READ_AHEAD.max(buf.len() as u64).min(self.size - offset);
-            let fetched = self
-                .runtime
-                .block_on(self.source.read_range(&self.digest, offset, len))
-                .map_err(std::io::Error::other)?;
-            *cache = (offset, fetched);
-        }
-        let (start, bytes) = &*cache;
-        let from = usize::try_from(offset - start).unwrap_or(usize::MAX);
-        let n = buf.len().min(bytes.len().saturating_sub(from));
-        buf[..n].copy_from_slice(&bytes[from..from + n]);
         Ok(n)
     }
 }
