@@ -329,14 +329,8 @@ impl InfoArgs {
                 let select = select(image, &self.platforms, &self.connect);
                 let (image, found) = select.find_some().await?;
                 let (_, descriptor) = choose(&found, self.ztoc.as_deref(), &select.image)?;
-                let bytes = image
-                    .source
-                    .blob(&descriptor.digest, descriptor.size)
-                    .await
-                    .with_context(|| format!("cannot read the zTOC {}", descriptor.digest))?;
-                let ztoc = Ztoc::from_bytes(&bytes)
-                    .with_context(|| format!("{} is not a valid zTOC", descriptor.digest))?;
-                (ztoc, bytes.to_vec())
+                let (bytes, ztoc) = fetch_ztoc(&image.source, descriptor).await?;
+                (ztoc, bytes)
             }
         };
         let info = Info::new(&ztoc, &bytes);
@@ -512,13 +506,7 @@ impl GetFileArgs {
             }
         };
         for descriptor in candidates {
-            let bytes = image
-                .source
-                .blob(&descriptor.digest, descriptor.size)
-                .await
-                .with_context(|| format!("cannot read the zTOC {}", descriptor.digest))?;
-            let ztoc = Ztoc::from_bytes(&bytes)
-                .with_context(|| format!("{} is not a valid zTOC", descriptor.digest))?;
+            let (_, ztoc) = fetch_ztoc(&image.source, descriptor).await?;
             if self.layer.is_none() && ztoc.resolve(name).is_err() {
                 continue;
             }
@@ -676,4 +664,18 @@ fn choose<'a>(
             )
         }
     }
+}
+
+/// A zTOC of an image: its bytes, and decoded.
+async fn fetch_ztoc(
+    source: &soci_registry::Source,
+    descriptor: &Descriptor,
+) -> anyhow::Result<(Vec<u8>, Ztoc)> {
+    let bytes = source
+        .blob(&descriptor.digest, descriptor.size)
+        .await
+        .with_context(|| format!("cannot read the zTOC {}", descriptor.digest))?;
+    let ztoc = Ztoc::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid zTOC", descriptor.digest))?;
+    Ok((bytes.to_vec(), ztoc))
 }
