@@ -4,36 +4,62 @@
 //! The reference formats in the builder's local time zone, so its bytes depend on `TZ`; UTC is
 //! what it writes on AWS Lambda and in most CI, and what the golden vectors were made with.
 
-use std::fmt::Write;
-
 use super::pax::Instant;
+
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z as Unix seconds: the years Go can marshal.
+const FIRST: i64 = -62_167_219_200;
+const LAST: i64 = 253_402_300_799;
 
 /// `2023-11-14T22:13:20Z`, `1969-12-31T23:59:59.5Z`; empty for years outside 0000–9999, where
 /// Go's marshaller fails and the reference stores an empty string.
+///
+/// Written digit by digit rather than through `format!`: it runs once per tar entry, and on
+/// layers of many small files the formatting machinery was a measurable part of a build.
 pub(crate) fn format(t: Instant) -> String {
-    let days = t.secs.div_euclid(86_400);
-    let second_of_day = t.secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    if !(0..=9999).contains(&year) {
+    if !(FIRST..=LAST).contains(&t.secs) {
         return String::new();
     }
-    let mut s = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60
-    );
+    let days = t.secs.div_euclid(86_400);
+    let second_of_day = t.secs.rem_euclid(86_400) as u32;
+    let (year, month, day) = civil_from_days(days);
+    let mut s = String::with_capacity(30);
+    push_digits(&mut s, year, 4);
+    s.push('-');
+    push_digits(&mut s, month, 2);
+    s.push('-');
+    push_digits(&mut s, day, 2);
+    s.push('T');
+    push_digits(&mut s, second_of_day / 3600, 2);
+    s.push(':');
+    push_digits(&mut s, second_of_day / 60 % 60, 2);
+    s.push(':');
+    push_digits(&mut s, second_of_day % 60, 2);
     if t.nanos != 0 {
-        let fraction = format!("{:09}", t.nanos);
-        let _ = write!(s, ".{}", fraction.trim_end_matches('0'));
+        // Nine digits with the trailing zeros dropped.
+        let (mut fraction, mut width) = (t.nanos, 9);
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            width -= 1;
+        }
+        s.push('.');
+        push_digits(&mut s, fraction, width);
     }
     s.push('Z');
     s
 }
 
-/// Proleptic Gregorian date of a day number counted from 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = i128::from(days) + 719_468;
+/// `value` in decimal, zero-padded to exactly `width` digits (`value` < 10^`width`).
+fn push_digits(s: &mut String, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = value / 10u32.pow(place) % 10;
+        s.push(char::from(b'0' + digit as u8));
+    }
+}
+
+/// Proleptic Gregorian date of a day number counted from 1970-01-01 (H. Hinnant's algorithm),
+/// for days within years 0000–9999.
+fn civil_from_days(days: i64) -> (u32, u32, u32) {
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -41,10 +67,8 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i128::from(month <= 2);
-    // Years far outside i64 are out of range for the caller anyway.
-    let year = i64::try_from(year).unwrap_or(i64::MIN);
-    (year, month as i64, day as i64)
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year as u32, month as u32, day as u32)
 }
 
 #[cfg(test)]

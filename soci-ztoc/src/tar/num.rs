@@ -23,9 +23,15 @@ pub(crate) fn parse_uint(digits: &[u8], base: u32) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }
+    let base = u64::from(base);
+    // Seven numeric fields of every tar header go through here: plain byte arithmetic, not
+    // `char::to_digit`, which also handles letters these bases never have.
     digits.iter().try_fold(0u64, |acc, &c| {
-        let d = (c as char).to_digit(base)?;
-        acc.checked_mul(u64::from(base))?.checked_add(u64::from(d))
+        let d = u64::from(c.wrapping_sub(b'0'));
+        if d >= base {
+            return None;
+        }
+        acc.checked_mul(base)?.checked_add(d)
     })
 }
 
