@@ -1,5 +1,7 @@
 //! zTOC build against raw inflate of the same layer, one group per kind of layer so each ratio
 //! is read directly: a realistic layer (`/usr/share`), many small files, few large random ones.
+//! SHA-256 of the compressed bytes is measured beside them: a builder must do both, so inflate
+//! plus hashing is the one-thread floor.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use soci_ztoc::{BuildOptions, Builder};
@@ -17,6 +19,10 @@ fn build_vs_inflate(c: &mut Criterion) {
         group.sample_size(10);
         group.bench_function("raw_inflate_zlib_rs", |b| {
             b.iter(|| soci_benches::raw_inflate(&layer))
+        });
+        // The other half of the floor: every compressed byte is hashed into a span digest.
+        group.bench_function("sha256_compressed", |b| {
+            b.iter(|| soci_ztoc::sha256_digest(&layer))
         });
         for (name, threaded_digests) in
             [("build_ztoc", false), ("build_ztoc_threaded_digests", true)]

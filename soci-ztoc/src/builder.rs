@@ -21,9 +21,11 @@ pub struct BuildOptions {
     pub build_tool_identifier: String,
     /// How the layer is compressed. Default gzip.
     pub compression: CompressionAlgorithm,
-    /// Compute span digests on a second thread, overlapping with decompression. Worth it when a
-    /// core is free (about 12% faster per layer); costs one copy of the compressed bytes. Off by
-    /// default: callers that already run one build per core gain nothing from it.
+    /// Compute span digests on worker threads (up to two, spans dealt out in turn), overlapping
+    /// with decompression. Worth it when cores are free: 10% faster on a typical layer, 35% on
+    /// incompressible data, where hashing is most of the work. Costs one copy of the compressed
+    /// bytes and up to ~11 MiB of batches in flight. Off by default: callers that already run a
+    /// build per core gain nothing from it.
     pub threaded_digests: bool,
 }
 

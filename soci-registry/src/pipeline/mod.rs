@@ -544,6 +544,7 @@ async fn index_platforms(
                                         span_size: config.span_size,
                                         build_tool_identifier: config.build_tool_identifier.clone(),
                                         compression,
+                                        // Decided below, once the number of builds is known.
                                         threaded_digests: false,
                                     },
                                 },
@@ -577,7 +578,18 @@ async fn index_platforms(
         });
     }
 
-    let layer_jobs: Vec<LayerJob> = jobs.iter().map(|(_, _, job)| job.clone()).collect();
+    // Fewer layers to build than the cores the run may use (an image of one big layer, say):
+    // the idle ones hash span digests beside each build.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threaded_digests = jobs.len() < config.concurrency.min(cores);
+    let layer_jobs: Vec<LayerJob> = jobs
+        .iter()
+        .map(|(_, _, job)| {
+            let mut job = job.clone();
+            job.options.threaded_digests = threaded_digests;
+            job
+        })
+        .collect();
     let results = build_and_store_ztocs(
         &image.source,
         destination,
