@@ -172,3 +172,37 @@ async fn bad_blobs_and_bad_layers_fail_alone() {
         other => panic!("{other}"),
     }
 }
+
+#[tokio::test]
+async fn largest_layers_start_first_and_results_keep_job_order() {
+    let blobs = [
+        layer(13, 2, 1_000),
+        layer(14, 30, 100_000),
+        layer(15, 10, 20_000),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let writer = LayoutWriter::open(dir.path().join("img")).unwrap();
+    for b in &blobs {
+        writer.write_blob(&soci_ztoc::sha256_digest(b), b).unwrap();
+    }
+    writer.commit().unwrap();
+    let source = Source::Layout(OciLayout::open(dir.path().join("img")).unwrap());
+    let jobs: Vec<LayerJob> = blobs.iter().map(|b| job(b)).collect();
+    let (events, progress) = recorder();
+    let results = build_ztocs(&source, &jobs, 1, progress).await;
+    for (result, blob) in results.iter().zip(&blobs) {
+        assert!(result.as_ref().unwrap().bytes == expected(blob));
+    }
+    let started: Vec<u64> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Progress::Started { size, .. } => Some(*size),
+            _ => None,
+        })
+        .collect();
+    let mut largest_first: Vec<u64> = blobs.iter().map(|b| b.len() as u64).collect();
+    largest_first.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(started, largest_first);
+}

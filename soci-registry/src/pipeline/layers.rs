@@ -315,6 +315,9 @@ where
             unique.push(job);
         }
     }
+    // Largest first: with several at once, a big layer started last would run alone at the end
+    // while the other slots sit idle.
+    unique.sort_by_key(|job| std::cmp::Reverse(job.size));
     let then = &then;
     let built: Vec<(&LayerJob, Outcome<T>)> = futures_util::stream::iter(unique)
         .map(|job| {
