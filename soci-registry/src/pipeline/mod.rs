@@ -582,14 +582,10 @@ async fn index_platforms(
     // the idle ones hash span digests beside each build.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threaded_digests = jobs.len() < config.concurrency.min(cores);
-    let layer_jobs: Vec<LayerJob> = jobs
-        .iter()
-        .map(|(_, _, job)| {
-            let mut job = job.clone();
-            job.options.threaded_digests = threaded_digests;
-            job
-        })
-        .collect();
+    for (_, _, job) in &mut jobs {
+        job.options.threaded_digests = threaded_digests;
+    }
+    let layer_jobs: Vec<LayerJob> = jobs.iter().map(|(_, _, job)| job.clone()).collect();
     let results = build_and_store_ztocs(
         &image.source,
         destination,

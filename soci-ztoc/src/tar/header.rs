@@ -274,6 +274,27 @@ mod tests {
     }
 
     #[test]
+    fn lane_sums_equal_plain_sums() {
+        let mut x = 1u32;
+        let noise: [u8; BLOCK] = std::array::from_fn(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) as u8
+        });
+        // The extremes: every lane at its largest and at its most negative.
+        for block in [
+            [0u8; BLOCK],
+            [0xff; BLOCK],
+            [0x80; BLOCK],
+            [0x7f; BLOCK],
+            noise,
+        ] {
+            let unsigned: i64 = block.iter().map(|&c| i64::from(c)).sum();
+            let signed: i64 = block.iter().map(|&c| i64::from(c as i8)).sum();
+            assert_eq!(sums(&block), (unsigned, signed));
+        }
+    }
+
+    #[test]
     fn padding_to_block() {
         assert_eq!(padding(0), 0);
         assert_eq!(padding(1), 511);
