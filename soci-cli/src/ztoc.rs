@@ -304,7 +304,7 @@ impl FileInfo {
             gid: m.gid,
             uname: text(&m.uname),
             gname: text(&m.gname),
-            mod_time: m.mod_time.clone(),
+            mod_time: m.mod_time.to_string(),
             devmajor: m.devmajor,
             devminor: m.devminor,
             pax_records: m

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::encode::vt;
+use crate::shared::{Owners, Recent};
 use crate::{CompressionAlgorithm, CompressionInfo, EntryType, FileMetadata, Zinfo, Ztoc};
 
 /// Why bytes could not be decoded as a zTOC or as one of its checkpoint blobs.
@@ -143,10 +144,18 @@ impl Ztoc {
         let metadata_path = toc_path.field("metadata");
         let metadata = toc.vector(vt::TOC_METADATA, metadata_path)?;
         budget.take(metadata.len.saturating_mul(size_of::<FileMetadata>()))?;
+        let mut owners = Owners::default();
+        let mut mod_times = Recent::<str>::default();
         let toc = (0..metadata.len)
             .map(|i| {
                 let record_path = metadata_path.index(i);
-                decode_record(metadata.table(i, record_path)?, i, record_path, &mut budget)
+                let record = metadata.table(i, record_path)?;
+                let fields = RecordFields {
+                    budget: &mut budget,
+                    owners: &mut owners,
+                    mod_times: &mut mod_times,
+                };
+                decode_record(record, i, record_path, fields)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let ci_path = path.field("compression_info");
@@ -173,12 +182,24 @@ impl Ztoc {
     }
 }
 
+/// What the records of one TOC draw on as they are decoded.
+struct RecordFields<'a> {
+    budget: &'a mut Budget,
+    owners: &'a mut Owners,
+    mod_times: &'a mut Recent<str>,
+}
+
 fn decode_record(
     table: Table<'_>,
     index: usize,
     path: Path<'_>,
-    budget: &mut Budget,
+    fields: RecordFields<'_>,
 ) -> Result<FileMetadata, DecodeError> {
+    let RecordFields {
+        budget,
+        owners,
+        mod_times,
+    } = fields;
     let type_bytes = table.bytes(vt::FILE_TYPE, path.field("type"))?;
     let entry_type = std::str::from_utf8(type_bytes)
         .ok()
@@ -187,17 +208,20 @@ fn decode_record(
             record: index,
             value: String::from_utf8_lossy(&type_bytes[..type_bytes.len().min(64)]).into_owned(),
         })?;
-    let mut owned = |slot, name| -> Result<Vec<u8>, DecodeError> {
+    // Shared values are budgeted as if each record held a copy: the budget stays a bound on
+    // what any TOC can cost, whatever it repeats.
+    let mut bytes = |slot, name| -> Result<&[u8], DecodeError> {
         let bytes = table.bytes(slot, path.field(name))?;
         budget.take(bytes.len())?;
-        Ok(bytes.to_vec())
+        Ok(bytes)
     };
-    let name = owned(vt::FILE_NAME, "name")?;
-    let linkname = owned(vt::FILE_LINKNAME, "linkname")?;
-    let uname = owned(vt::FILE_UNAME, "uname")?;
-    let gname = owned(vt::FILE_GNAME, "gname")?;
+    let name = bytes(vt::FILE_NAME, "name")?.to_vec();
+    let linkname = bytes(vt::FILE_LINKNAME, "linkname")?.to_vec();
+    let uname = owners.uname.share(bytes(vt::FILE_UNAME, "uname")?);
+    let gname = owners.gname.share(bytes(vt::FILE_GNAME, "gname")?);
     let mod_time = table.str(vt::FILE_MOD_TIME, path.field("mod_time"))?;
     budget.take(mod_time.len())?;
+    let mod_time = mod_times.share(mod_time);
 
     let xattrs_path = path.field("xattrs");
     let xattrs = table.vector(vt::FILE_XATTRS, xattrs_path)?;
@@ -225,7 +249,7 @@ fn decode_record(
         gid: u32_field(vt::FILE_GID, "gid")?,
         uname,
         gname,
-        mod_time: mod_time.to_owned(),
+        mod_time,
         devmajor: i64_field(vt::FILE_DEVMAJOR, "devmajor")?,
         devminor: i64_field(vt::FILE_DEVMINOR, "devminor")?,
         pax_records,

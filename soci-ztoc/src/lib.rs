@@ -49,6 +49,7 @@ mod extract;
 mod gzip;
 mod inflate;
 mod model;
+mod shared;
 mod span;
 mod tar;
 mod validate;

@@ -5,6 +5,7 @@
 //! bytes: tar does not promise UTF-8 and the reference stores whatever bytes the header held.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The only zTOC format version the reference ever writes.
 pub const ZTOC_VERSION: &str = "0.9";
@@ -109,13 +110,17 @@ pub struct FileMetadata {
     pub uid: u32,
     /// Group id, truncated to 32 bits as the reference does.
     pub gid: u32,
-    /// Owner name.
-    pub uname: Vec<u8>,
-    /// Group name.
-    pub gname: Vec<u8>,
+    /// Owner name. Shared with the records around it that have the same one (see below).
+    pub uname: Arc<[u8]>,
+    /// Group name, shared like `uname`.
+    pub gname: Arc<[u8]>,
     /// Modification time as Go's RFC 3339 text (`2023-11-14T22:13:20Z`, with up to nine fraction
-    /// digits); empty when the year is outside 0000–9999.
-    pub mod_time: String,
+    /// digits); empty when the year is outside 0000–9999. Shared like `uname`.
+    ///
+    /// The builder and the decoder hand consecutive records with the same owner, group or time
+    /// one shared value rather than a copy each: layers repeat them from entry to entry, and on a
+    /// layer of many small files the copies were most of a TOC's allocations.
+    pub mod_time: Arc<str>,
     /// Device major number.
     pub devmajor: i64,
     /// Device minor number.

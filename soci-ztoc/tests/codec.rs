@@ -197,7 +197,7 @@ fn compare_with_info(ztoc: &Ztoc, info: &Value) -> Vec<String> {
         field("gid", m.gid.into());
         field("uname", bytes(&m.uname));
         field("gname", bytes(&m.gname));
-        field("mod_time_raw", m.mod_time.clone().into());
+        field("mod_time_raw", m.mod_time.to_string().into());
         field("devmajor", m.devmajor.into());
         field("devminor", m.devminor.into());
         let theirs = f["pax_headers"].as_object().cloned().unwrap_or_default();
@@ -324,8 +324,8 @@ fn worked_example() -> Ztoc {
         mode: 0o644,
         uid: 0,
         gid: 0,
-        uname: b"root".to_vec(),
-        gname: b"root".to_vec(),
+        uname: b"root"[..].into(),
+        gname: b"root"[..].into(),
         mod_time: "2023-11-14T22:13:20Z".into(),
         devmajor: 0,
         devminor: 0,

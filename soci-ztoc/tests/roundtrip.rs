@@ -225,3 +225,53 @@ proptest! {
         }
     }
 }
+
+/// Owner names and times are shared between consecutive records that repeat them, built or
+/// decoded, and each record still has its own.
+#[test]
+fn repeated_owners_and_times_are_shared() {
+    let owners = [
+        ("root", "root", 1_700_000_000),
+        ("root", "root", 1_700_000_000),
+    ];
+    let owners = owners
+        .iter()
+        .chain(&[("app", "staff", 1_700_000_000), ("app", "root", 86_400)])
+        .chain(&[("app", "root", 86_400)]);
+    let mut tar = tar::Builder::new(Vec::new());
+    for (i, (user, group, mtime)) in owners.clone().enumerate() {
+        let mut header = tar::Header::new_ustar();
+        header.set_username(user).unwrap();
+        header.set_groupname(group).unwrap();
+        header.set_mtime(*mtime);
+        header.set_size(1);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, format!("f{i}"), &b"x"[..])
+            .unwrap();
+    }
+    let options = BuildOptions {
+        compression: CompressionAlgorithm::Uncompressed,
+        ..BuildOptions::default()
+    };
+    let built = Builder::build(&tar.into_inner().unwrap()[..], options).unwrap();
+    let decoded = Ztoc::from_bytes(&built.to_bytes()).unwrap();
+    for ztoc in [&built, &decoded] {
+        let toc = &ztoc.toc;
+        for (record, (user, group, mtime)) in toc.iter().zip(owners.clone()) {
+            assert_eq!(
+                (&*record.uname, &*record.gname),
+                (user.as_bytes(), group.as_bytes())
+            );
+            let expected = if *mtime == 86_400 {
+                "1970-01-02T00:00:00Z"
+            } else {
+                "2023-11-14T22:13:20Z"
+            };
+            assert_eq!(&*record.mod_time, expected);
+        }
+        assert!(std::sync::Arc::ptr_eq(&toc[0].uname, &toc[1].uname));
+        assert!(std::sync::Arc::ptr_eq(&toc[1].mod_time, &toc[2].mod_time));
+        assert!(std::sync::Arc::ptr_eq(&toc[3].gname, &toc[4].gname));
+        assert!(std::sync::Arc::ptr_eq(&toc[3].mod_time, &toc[4].mod_time));
+    }
+}

@@ -172,7 +172,7 @@ fn builder_reproduces_the_worked_example() {
         (&b"hello.txt"[..], 1536, 3)
     );
     assert_eq!(
-        (record.mode, record.mod_time.as_str()),
+        (record.mode, &*record.mod_time),
         (420, "2023-11-14T22:13:20Z")
     );
     assert_eq!(ztoc.uncompressed_archive_size, 3072);

@@ -1,6 +1,9 @@
 //! One 512-byte tar header block, read as Go's `archive/tar` `readHeader` reads it.
 
+use std::sync::Arc;
+
 use super::num::parse_uint;
+use crate::shared::Owners;
 
 pub(crate) const BLOCK: usize = 512;
 
@@ -29,8 +32,8 @@ pub(crate) struct Header {
     pub uid: i64,
     pub gid: i64,
     pub mtime: i64,
-    pub uname: Vec<u8>,
-    pub gname: Vec<u8>,
+    pub uname: Arc<[u8]>,
+    pub gname: Arc<[u8]>,
     pub devmajor: i64,
     pub devminor: i64,
 }
@@ -89,6 +92,21 @@ fn base256(field: &[u8]) -> Result<i64, HeaderError> {
 
 /// Go's `parser.parseOctal`: trim spaces and NULs, cut at a NUL, parse base 8.
 fn octal(field: &[u8]) -> Result<i64, HeaderError> {
+    // What every tar writer emits, digits then NULs or spaces, is read in one pass: trimming,
+    // cutting and parsing would all leave it as it is. At most 12 bytes (the widest field), it
+    // cannot overflow.
+    let (mut value, mut digits) = (0i64, 0);
+    while let Some(&c) = field.get(digits) {
+        let digit = c.wrapping_sub(b'0');
+        if digit >= 8 {
+            break;
+        }
+        value = value << 3 | i64::from(digit);
+        digits += 1;
+    }
+    if digits > 0 && field.len() <= 12 && field[digits..].iter().all(|&c| c == 0 || c == b' ') {
+        return Ok(value);
+    }
     let trimmed = trim(field);
     if trimmed.is_empty() {
         return Ok(0);
@@ -113,9 +131,7 @@ fn format_of(block: &[u8; BLOCK]) -> Option<Format> {
     // Go accepts the sum of the block's bytes, with the checksum field counted as eight spaces,
     // taken as unsigned or as signed bytes.
     let (block_unsigned, block_signed) = sums(block);
-    let field = &block[148..156];
-    let field_unsigned: i64 = field.iter().map(|&c| i64::from(c)).sum();
-    let field_signed: i64 = field.iter().map(|&c| i64::from(c as i8)).sum();
+    let (field_unsigned, field_signed) = sums(&block[148..156]);
     let spaces = 8 * i64::from(b' ');
     let unsigned = block_unsigned - field_unsigned + spaces;
     let signed = block_signed - field_signed + spaces;
@@ -134,28 +150,41 @@ fn format_of(block: &[u8; BLOCK]) -> Option<Format> {
     })
 }
 
-/// The sums of a block's bytes taken as unsigned and as signed bytes. This runs for every entry
-/// of every layer, so it adds in 16-bit lanes, which vectorise: 16 rows of 32 bytes cannot
-/// overflow them (16 × 255 < 2¹⁵).
-fn sums(block: &[u8; BLOCK]) -> (i64, i64) {
-    const LANES: usize = 32;
-    let mut unsigned = [0u16; LANES];
-    let mut signed = [0i16; LANES];
-    for row in block.chunks_exact(LANES) {
-        for ((u, s), &c) in unsigned.iter_mut().zip(&mut signed).zip(row) {
-            *u += u16::from(c);
-            *s += i16::from(c as i8);
-        }
+/// The sums of bytes taken as unsigned and as signed bytes (a byte of 0x80 or more counts 256
+/// less as signed). This runs for every entry of every layer, so it adds eight bytes at a time
+/// in the lanes of a `u64`: byte pairs into 16-bit lanes, high bits into 8-bit lanes. Neither
+/// can overflow for up to a block: 64 words add at most 64 × 510 to a pair lane and 64 to a
+/// high-bit lane.
+fn sums(bytes: &[u8]) -> (i64, i64) {
+    const PAIRS: u64 = 0x00ff_00ff_00ff_00ff;
+    const HIGH_BITS: u64 = 0x0101_0101_0101_0101;
+    debug_assert!(bytes.len() <= BLOCK);
+    let (words, rest) = bytes.as_chunks::<8>();
+    let (mut pairs, mut high) = (0u64, 0u64);
+    for &word in words {
+        let word = u64::from_le_bytes(word);
+        pairs += (word & PAIRS) + ((word >> 8) & PAIRS);
+        high += (word >> 7) & HIGH_BITS;
     }
-    let unsigned: u32 = unsigned.iter().map(|&x| u32::from(x)).sum();
-    let signed: i32 = signed.iter().map(|&x| i32::from(x)).sum();
-    (i64::from(unsigned), i64::from(signed))
+    let lanes = |x: u64| (x & 0xffff) + (x >> 16 & 0xffff) + (x >> 32 & 0xffff) + (x >> 48);
+    let high = (high & PAIRS) + ((high >> 8) & PAIRS);
+    let mut unsigned = lanes(pairs) as i64;
+    let mut high = lanes(high) as i64;
+    for &c in rest {
+        unsigned += i64::from(c);
+        high += i64::from(c >> 7);
+    }
+    (unsigned, unsigned - 256 * high)
 }
 
 impl Header {
     /// Parses a non-zero block. Errors are Go's `ErrHeader` cases.
-    pub(crate) fn parse(block: &[u8; BLOCK]) -> Result<Header, HeaderError> {
+    pub(crate) fn parse(block: &[u8; BLOCK], owners: &mut Owners) -> Result<Header, HeaderError> {
         let format = format_of(block).ok_or(HeaderError::Checksum)?;
+        let (uname, gname): (&[u8], &[u8]) = match format {
+            Format::V7 => (b"", b""),
+            _ => (c_string(&block[265..297]), c_string(&block[297..329])),
+        };
         let mut header = Header {
             typeflag: block[156],
             format,
@@ -166,16 +195,14 @@ impl Header {
             uid: numeric(&block[108..116])?,
             gid: numeric(&block[116..124])?,
             mtime: numeric(&block[136..148])?,
-            uname: Vec::new(),
-            gname: Vec::new(),
+            uname: owners.uname.share(uname),
+            gname: owners.gname.share(gname),
             devmajor: 0,
             devminor: 0,
         };
         if format == Format::V7 {
             return Ok(header);
         }
-        header.uname = c_string(&block[265..297]).to_vec();
-        header.gname = c_string(&block[297..329]).to_vec();
         header.devmajor = numeric(&block[329..337])?;
         header.devminor = numeric(&block[337..345])?;
         let prefix = match format {
@@ -262,19 +289,46 @@ mod tests {
         // High-bit bytes make the two sums differ; Go takes either.
         let name = "caf\u{e9}/\u{fc}ber".as_bytes();
         for sum in [&unsigned as &dyn Fn(&[u8; BLOCK]) -> i64, &signed] {
-            let header = Header::parse(&block(name, sum)).unwrap();
+            let header = Header::parse(&block(name, sum), &mut Owners::default()).unwrap();
             assert_eq!(header.name, name);
             assert_eq!(header.format, Format::Ustar);
         }
         let off_by_one = block(name, |b| unsigned(b) + 1);
         assert_eq!(
-            Header::parse(&off_by_one).unwrap_err(),
+            Header::parse(&off_by_one, &mut Owners::default()).unwrap_err(),
             HeaderError::Checksum
         );
     }
 
     #[test]
-    fn lane_sums_equal_plain_sums() {
+    fn one_pass_octal_equals_go_steps() {
+        // Go's steps, one after the other.
+        let go = |field: &[u8]| -> Result<i64, HeaderError> {
+            let trimmed = trim(field);
+            if trimmed.is_empty() {
+                return Ok(0);
+            }
+            parse_uint(c_string(trimmed), 8)
+                .map(|x| x as i64)
+                .ok_or(HeaderError::Numeric)
+        };
+        // Every 6-byte field over digits, a non-octal digit, space and NUL.
+        let alphabet = b"0178 \0";
+        for mut n in 0..alphabet.len().pow(6) {
+            let field: Vec<u8> = (0..6)
+                .map(|_| {
+                    let c = alphabet[n % alphabet.len()];
+                    n /= alphabet.len();
+                    c
+                })
+                .collect();
+            assert_eq!(octal(&field), go(&field), "{field:?}");
+        }
+        assert_eq!(octal(b"77777777777\0"), Ok(0o77777777777));
+    }
+
+    #[test]
+    fn word_sums_equal_plain_sums() {
         let mut x = 1u32;
         let noise: [u8; BLOCK] = std::array::from_fn(|_| {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
@@ -288,9 +342,12 @@ mod tests {
             [0x7f; BLOCK],
             noise,
         ] {
-            let unsigned: i64 = block.iter().map(|&c| i64::from(c)).sum();
-            let signed: i64 = block.iter().map(|&c| i64::from(c as i8)).sum();
-            assert_eq!(sums(&block), (unsigned, signed));
+            // Whole blocks, and fields that end inside a word.
+            for bytes in [&block[..], &block[148..156], &block[3..200], &block[..7]] {
+                let unsigned: i64 = bytes.iter().map(|&c| i64::from(c)).sum();
+                let signed: i64 = bytes.iter().map(|&c| i64::from(c as i8)).sum();
+                assert_eq!(sums(bytes), (unsigned, signed));
+            }
         }
     }
 

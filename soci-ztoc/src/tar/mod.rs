@@ -12,6 +12,7 @@ mod pax;
 
 use crate::error::BuildError;
 use crate::model::{EntryType, FileMetadata};
+use crate::shared::Owners;
 use header::{BLOCK, Format, Header, c_string, is_header_only, padding};
 use num::StreamingInt;
 use pax::{Instant, Overrides, PaxRecords, SparseFormat, SparseValidator};
@@ -90,7 +91,10 @@ enum State {
 pub(crate) struct TarWalker {
     pos: u64,
     state: State,
+    /// A header block that straddles two feeds, gathered.
     block: Box<[u8; BLOCK]>,
+    owners: Owners,
+    mod_times: mtime::Recent,
     pax: Option<PaxRecords>,
     long_name: Vec<u8>,
     long_link: Vec<u8>,
@@ -104,6 +108,8 @@ impl TarWalker {
             pos: 0,
             state: State::Header { fill: 0 },
             block: Box::new([0; BLOCK]),
+            owners: Owners::default(),
+            mod_times: mtime::Recent::default(),
             pax: None,
             long_name: Vec::new(),
             long_link: Vec::new(),
@@ -164,13 +170,24 @@ impl TarWalker {
     fn step(&mut self, data: &[u8]) -> Result<usize, BuildError> {
         let n;
         match &mut self.state {
+            State::Header { fill: 0 } | State::SecondZero { fill: 0 } if data.len() >= BLOCK => {
+                // The whole block is at hand (nearly always: only blocks that straddle two
+                // feeds are gathered), so it is read where it lies.
+                n = BLOCK;
+                self.pos += n as u64;
+                self.on_block(
+                    data[..BLOCK].try_into().expect("a block"),
+                    self.pos - n as u64,
+                )?;
+            }
             State::Header { fill } | State::SecondZero { fill } => {
                 n = (BLOCK - *fill).min(data.len());
                 self.block[*fill..*fill + n].copy_from_slice(&data[..n]);
                 *fill += n;
                 self.pos += n as u64;
                 if *fill == BLOCK {
-                    self.on_block(self.pos - BLOCK as u64)?;
+                    let block = *self.block;
+                    self.on_block(&block, self.pos - BLOCK as u64)?;
                 }
             }
             State::Data { left, pad } => {
@@ -236,9 +253,9 @@ impl TarWalker {
         Ok(n)
     }
 
-    /// A whole block is in `self.block` (Go's `readHeader` and the loop of `Reader.next`).
-    fn on_block(&mut self, offset: u64) -> Result<(), BuildError> {
-        let zero = self.block.iter().all(|&b| b == 0);
+    /// A whole block, read at `offset` (Go's `readHeader` and the loop of `Reader.next`).
+    fn on_block(&mut self, block: &[u8; BLOCK], offset: u64) -> Result<(), BuildError> {
+        let zero = block.iter().all(|&b| b == 0);
         if let State::SecondZero { .. } = self.state {
             if !zero {
                 return Err(BuildError::TarHeader {
@@ -253,7 +270,7 @@ impl TarWalker {
             self.state = State::SecondZero { fill: 0 };
             return Ok(());
         }
-        let header = Header::parse(&self.block).map_err(|e| BuildError::TarHeader {
+        let header = Header::parse(block, &mut self.owners).map_err(|e| BuildError::TarHeader {
             offset,
             reason: e.reason(),
         })?;
@@ -424,7 +441,7 @@ impl TarWalker {
             gid: header.gid as u32,
             uname: header.uname,
             gname: header.gname,
-            mod_time: mtime::format(mtime),
+            mod_time: self.mod_times.share(mtime),
             devmajor: header.devmajor,
             devminor: header.devminor,
             pax_records: records,

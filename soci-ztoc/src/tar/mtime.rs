@@ -4,7 +4,28 @@
 //! The reference formats in the builder's local time zone, so its bytes depend on `TZ`; UTC is
 //! what it writes on AWS Lambda and in most CI, and what the golden vectors were made with.
 
+use std::sync::Arc;
+
 use super::pax::Instant;
+
+/// The last time formatted, shared by the records that repeat it: the files of one package or
+/// one build step mostly have the same time, and then neither formatting nor a copy is needed.
+#[derive(Default)]
+pub(crate) struct Recent(Option<(Instant, Arc<str>)>);
+
+impl Recent {
+    /// `t` as [`format`] writes it.
+    pub(crate) fn share(&mut self, t: Instant) -> Arc<str> {
+        match &self.0 {
+            Some((last, text)) if *last == t => Arc::clone(text),
+            _ => {
+                let text = Arc::<str>::from(format(t));
+                self.0 = Some((t, Arc::clone(&text)));
+                text
+            }
+        }
+    }
+}
 
 /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z as Unix seconds: the years Go can marshal.
 const FIRST: i64 = -62_167_219_200;

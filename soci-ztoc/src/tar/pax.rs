@@ -2,6 +2,7 @@
 //! (`mergePAX`) and PAX-format GNU sparse files.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::num::parse_int;
 
@@ -121,8 +122,8 @@ fn parse_time(s: &[u8]) -> Option<Instant> {
 pub(crate) struct Overrides<'a> {
     pub name: &'a mut Vec<u8>,
     pub linkname: &'a mut Vec<u8>,
-    pub uname: &'a mut Vec<u8>,
-    pub gname: &'a mut Vec<u8>,
+    pub uname: &'a mut Arc<[u8]>,
+    pub gname: &'a mut Arc<[u8]>,
     pub uid: &'a mut i64,
     pub gid: &'a mut i64,
     pub mtime: &'a mut Instant,
@@ -139,8 +140,8 @@ pub(crate) fn merge(records: &PaxRecords, fields: Overrides<'_>) -> Option<()> {
         match key.as_slice() {
             b"path" => fields.name.clone_from(value),
             b"linkpath" => fields.linkname.clone_from(value),
-            b"uname" => fields.uname.clone_from(value),
-            b"gname" => fields.gname.clone_from(value),
+            b"uname" => *fields.uname = value.as_slice().into(),
+            b"gname" => *fields.gname = value.as_slice().into(),
             b"uid" => *fields.uid = parse_int(value)?,
             b"gid" => *fields.gid = parse_int(value)?,
             b"mtime" => *fields.mtime = parse_time(value)?,
