@@ -233,13 +233,12 @@ fn repeated_owners_and_times_are_shared() {
     let owners = [
         ("root", "root", 1_700_000_000),
         ("root", "root", 1_700_000_000),
+        ("app", "staff", 1_700_000_000),
+        ("app", "root", 86_400),
+        ("app", "root", 86_400),
     ];
-    let owners = owners
-        .iter()
-        .chain(&[("app", "staff", 1_700_000_000), ("app", "root", 86_400)])
-        .chain(&[("app", "root", 86_400)]);
     let mut tar = tar::Builder::new(Vec::new());
-    for (i, (user, group, mtime)) in owners.clone().enumerate() {
+    for (i, (user, group, mtime)) in owners.iter().enumerate() {
         let mut header = tar::Header::new_ustar();
         header.set_username(user).unwrap();
         header.set_groupname(group).unwrap();
@@ -257,7 +256,7 @@ fn repeated_owners_and_times_are_shared() {
     let decoded = Ztoc::from_bytes(&built.to_bytes()).unwrap();
     for ztoc in [&built, &decoded] {
         let toc = &ztoc.toc;
-        for (record, (user, group, mtime)) in toc.iter().zip(owners.clone()) {
+        for (record, (user, group, mtime)) in toc.iter().zip(&owners) {
             assert_eq!(
                 (&*record.uname, &*record.gname),
                 (user.as_bytes(), group.as_bytes())
