@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         } else {
             CompressionAlgorithm::Uncompressed
         },
-        threaded_digests: mode & 2 != 0,
+        threaded: mode & 2 != 0,
         ..BuildOptions::default()
     };
     let Ok(mut builder) = Builder::new(options) else {

@@ -151,7 +151,7 @@ impl CreateArgs {
             build_tool_identifier: self.build_tool_identifier.clone(),
             compression,
             // One layer at a time here: a free core hashes spans while this one inflates.
-            threaded_digests: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            threaded: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         };
         let ztoc = Builder::build(BufReader::with_capacity(1 << 20, open()?), options)
             .with_context(|| format!("cannot index {}", self.layer.display()))?;

@@ -7,22 +7,31 @@ use crate::error::BuildError;
 use crate::inflate::{AT_BLOCK_BOUNDARY, Framing, Inflater, LAST_BLOCK, ZError};
 use crate::model::{BlobVersion, Checkpoint, GzipZinfo, WINDOW_SIZE};
 use crate::span::SpanDigests;
+use crate::tar::Toc;
+use crate::walk::TarWalk;
 
-/// Output ring: the uncompressed history for windows plus room to inflate in large steps.
-const RING: usize = 8 * WINDOW_SIZE;
+/// Uncompressed bytes inflated into one buffer before it goes to the tar walk: large steps for
+/// inflate, and few hand-overs when the walk runs on its own thread.
+const SEGMENT: usize = 16 * WINDOW_SIZE;
 
 /// What a finished gzip pass yields.
 pub(crate) struct GzipIndex {
     pub zinfo: GzipZinfo,
     pub span_digests: Vec<String>,
+    pub toc: Toc,
 }
 
-/// The checkpointing inflater. Fed compressed bytes; hands the uncompressed bytes to a sink.
+/// The checkpointing inflater. Fed compressed bytes; walks the uncompressed tar as it goes.
 pub(crate) struct GzipIndexer {
     inflater: Inflater,
     span_size: i64,
-    ring: Box<[u8; RING]>,
-    ring_pos: usize,
+    /// The segment being inflated into, `filled` bytes of it so far.
+    segment: Box<[u8]>,
+    filled: usize,
+    /// The [`WINDOW_SIZE`] bytes of output before `segment` (zeros before the stream), for a
+    /// checkpoint early in a segment.
+    history: Box<[u8; WINDOW_SIZE]>,
+    walk: TarWalk,
     total_in: u64,
     total_out: u64,
     last_checkpoint_out: u64,
@@ -37,29 +46,29 @@ pub(crate) struct GzipIndexer {
 }
 
 impl GzipIndexer {
-    pub(crate) fn new(span_size: i64, threaded_digests: bool) -> Result<Self, BuildError> {
+    /// An indexer with `span_size`; `threaded` puts span digests and the tar walk on worker
+    /// threads.
+    pub(crate) fn new(span_size: i64, threaded: bool) -> Result<Self, BuildError> {
         Ok(GzipIndexer {
             inflater: Inflater::new(Framing::Auto).map_err(|e| data_error(0, e))?,
             span_size,
-            ring: Box::new([0; RING]),
-            ring_pos: 0,
+            segment: vec![0; SEGMENT].into_boxed_slice(),
+            filled: 0,
+            history: Box::new([0; WINDOW_SIZE]),
+            walk: TarWalk::new(threaded, SEGMENT),
             total_in: 0,
             total_out: 0,
             last_checkpoint_out: 0,
             checkpoints: Vec::new(),
-            spans: SpanDigests::new(threaded_digests),
+            spans: SpanDigests::new(threaded),
             last_byte: 0,
             member_ended: false,
             magic: Vec::with_capacity(2),
         })
     }
 
-    /// Inflates `input`, passing every uncompressed byte to `sink` in stream order.
-    pub(crate) fn feed(
-        &mut self,
-        mut input: &[u8],
-        sink: &mut impl FnMut(&[u8]),
-    ) -> Result<(), BuildError> {
+    /// Inflates `input`; the uncompressed bytes go to the tar walk in stream order.
+    pub(crate) fn feed(&mut self, mut input: &[u8]) -> Result<(), BuildError> {
         let want = 2 - self.magic.len();
         self.magic
             .extend_from_slice(&input[..want.min(input.len())]);
@@ -72,15 +81,15 @@ impl GzipIndexer {
                     .map_err(|e| data_error(self.total_in, e))?;
                 self.member_ended = false;
             }
-            if self.ring_pos == RING {
-                self.ring_pos = 0;
+            if self.filled == SEGMENT {
+                self.walk_segment();
             }
             let (flush, room) = self.next_stop();
             let step = self
                 .inflater
                 .inflate(
                     input,
-                    &mut self.ring[self.ring_pos..self.ring_pos + room],
+                    &mut self.segment[self.filled..self.filled + room],
                     flush,
                 )
                 .map_err(|e| data_error(self.total_in, e))?;
@@ -91,8 +100,7 @@ impl GzipIndexer {
             }
             input = &input[step.consumed..];
             self.total_in += step.consumed as u64;
-            sink(&self.ring[self.ring_pos..self.ring_pos + step.produced]);
-            self.ring_pos += step.produced;
+            self.filled += step.produced;
             self.total_out += step.produced as u64;
 
             if step.stream_end {
@@ -114,7 +122,7 @@ impl GzipIndexer {
     }
 
     /// The end of the layer: every member must be complete.
-    pub(crate) fn finish(self) -> Result<GzipIndex, BuildError> {
+    pub(crate) fn finish(mut self) -> Result<GzipIndex, BuildError> {
         if self.total_in == 0 && !self.member_ended {
             return Err(BuildError::EmptyLayer);
         }
@@ -128,6 +136,8 @@ impl GzipIndexer {
         if self.magic != [0x1f, 0x8b] {
             return Err(BuildError::NotGzip { magic: self.magic });
         }
+        let segment = std::mem::take(&mut self.segment);
+        self.walk.walk(segment, self.filled);
         Ok(GzipIndex {
             zinfo: GzipZinfo {
                 span_size: self.span_size,
@@ -135,7 +145,18 @@ impl GzipIndexer {
                 blob_version: BlobVersion::V2,
             },
             span_digests: self.spans.finish(),
+            toc: self.walk.finish()?,
         })
+    }
+
+    /// Hands the full segment to the tar walk, keeping its last [`WINDOW_SIZE`] bytes as the
+    /// history of the next.
+    fn walk_segment(&mut self) {
+        self.history
+            .copy_from_slice(&self.segment[SEGMENT - WINDOW_SIZE..]);
+        let full = std::mem::take(&mut self.segment);
+        self.segment = self.walk.walk(full, SEGMENT);
+        self.filled = 0;
     }
 
     /// Compressed bytes consumed so far.
@@ -149,7 +170,7 @@ impl GzipIndexer {
     /// output capped to end exactly at the last offset where no checkpoint is possible; every
     /// boundary it passes is one the reference's rule would have skipped anyway.
     fn next_stop(&self) -> (i32, usize) {
-        let room = RING - self.ring_pos;
+        let room = SEGMENT - self.filled;
         if self.wants_checkpoint() {
             return (libz_rs_sys::Z_BLOCK, room);
         }
@@ -170,12 +191,12 @@ impl GzipIndexer {
 
     fn checkpoint(&mut self, bits: u8) {
         let mut window = Box::new([0u8; WINDOW_SIZE]);
-        if self.ring_pos >= WINDOW_SIZE {
-            window.copy_from_slice(&self.ring[self.ring_pos - WINDOW_SIZE..self.ring_pos]);
+        if self.filled >= WINDOW_SIZE {
+            window.copy_from_slice(&self.segment[self.filled - WINDOW_SIZE..self.filled]);
         } else {
-            let older = WINDOW_SIZE - self.ring_pos;
-            window[..older].copy_from_slice(&self.ring[RING - older..]);
-            window[older..].copy_from_slice(&self.ring[..self.ring_pos]);
+            let older = WINDOW_SIZE - self.filled;
+            window[..older].copy_from_slice(&self.history[self.filled..]);
+            window[older..].copy_from_slice(&self.segment[..self.filled]);
         }
         self.checkpoints.push(Checkpoint {
             compressed_offset: self.total_in as i64,

@@ -53,6 +53,7 @@ mod shared;
 mod span;
 mod tar;
 mod validate;
+mod walk;
 mod zinfo;
 
 pub use builder::{BuildOptions, Builder};

@@ -164,7 +164,7 @@ proptest! {
         span_size in prop_oneof![Just(4_194_304i64), 1i64..100_000],
         chunk in 1usize..100_000,
         compressed in any::<bool>(),
-        threaded_digests in any::<bool>(),
+        threaded in any::<bool>(),
     ) {
         // Names the tar crate cannot split into a USTAR header are not what this is about;
         // a hard link needs an earlier entry to point at.
@@ -181,7 +181,7 @@ proptest! {
         } else {
             (tar.clone(), CompressionAlgorithm::Uncompressed)
         };
-        let options = BuildOptions { span_size, compression, threaded_digests, ..BuildOptions::default() };
+        let options = BuildOptions { span_size, compression, threaded, ..BuildOptions::default() };
         let mut builder = Builder::new(options).unwrap();
         for piece in layer.chunks(chunk) {
             builder.feed(piece).unwrap();
@@ -272,5 +272,45 @@ fn repeated_owners_and_times_are_shared() {
         assert!(std::sync::Arc::ptr_eq(&toc[1].mod_time, &toc[2].mod_time));
         assert!(std::sync::Arc::ptr_eq(&toc[3].gname, &toc[4].gname));
         assert!(std::sync::Arc::ptr_eq(&toc[3].mod_time, &toc[4].mod_time));
+    }
+}
+
+/// Every checkpoint's window is the 32 KiB of the tar stream before it, wherever it falls in the
+/// builder's output buffers: span sizes that put checkpoints at the start, middle and end of
+/// them, in several gzip members, built on one thread and on several.
+#[test]
+fn checkpoint_windows_are_the_bytes_before_them() {
+    let entries: Vec<Entry> = (0..6)
+        .map(|i| Entry {
+            name: format!("data/part{i}").into_bytes(),
+            kind: Kind::File(700_000 + 9_999 * i, i as u8),
+        })
+        .collect();
+    let tar = write_tar(&entries, true);
+    let layer = gzip_members(&tar, 6, &[0.3, 0.31, 0.8]);
+    for span_size in [1, 40_000, 300_000, 524_288 - 700, 1 << 20] {
+        for threaded in [false, true] {
+            let options = BuildOptions {
+                span_size,
+                threaded,
+                ..BuildOptions::default()
+            };
+            let ztoc = Builder::build(&layer[..], options).unwrap();
+            let Zinfo::Gzip(zinfo) = &ztoc.compression_info.zinfo else {
+                panic!("a gzip layer");
+            };
+            assert!(zinfo.checkpoints.len() > 4, "span {span_size}");
+            for checkpoint in &zinfo.checkpoints {
+                let end = checkpoint.uncompressed_offset as usize;
+                let start = end.saturating_sub(soci_ztoc::WINDOW_SIZE);
+                let (zeros, window) = checkpoint
+                    .window
+                    .split_at(soci_ztoc::WINDOW_SIZE - (end - start));
+                assert!(
+                    window == &tar[start..end] && zeros.iter().all(|&b| b == 0),
+                    "span {span_size}, threaded {threaded}, checkpoint at {end}"
+                );
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::io::Read;
 use serde_json::Value;
 use soci_ztoc::{BuildError, BuildOptions, Builder, CompressionAlgorithm, EntryType, Ztoc};
 
-fn options(case: &Value, threaded_digests: bool) -> BuildOptions {
+fn options(case: &Value, threaded: bool) -> BuildOptions {
     BuildOptions {
         span_size: case["span_size"].as_i64().unwrap(),
         build_tool_identifier: case["build_tool_identifier"].as_str().unwrap().to_owned(),
@@ -19,7 +19,7 @@ fn options(case: &Value, threaded_digests: bool) -> BuildOptions {
             "gzip" => CompressionAlgorithm::Gzip,
             _ => CompressionAlgorithm::Uncompressed,
         },
-        threaded_digests,
+        threaded,
     }
 }
 
@@ -59,7 +59,7 @@ fn built_ztocs_are_byte_identical_to_the_reference() {
             let first_difference = bytes.iter().zip(&expected).position(|(a, b)| a != b);
             assert!(
                 bytes == expected,
-                "{name} (threaded digests: {threaded}): {} bytes vs {}, first difference at {first_difference:?}",
+                "{name} (threaded: {threaded}): {} bytes vs {}, first difference at {first_difference:?}",
                 bytes.len(),
                 expected.len()
             );

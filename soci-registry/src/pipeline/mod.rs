@@ -545,7 +545,7 @@ async fn index_platforms(
                                         build_tool_identifier: config.build_tool_identifier.clone(),
                                         compression,
                                         // Decided below, once the number of builds is known.
-                                        threaded_digests: false,
+                                        threaded: false,
                                     },
                                 },
                             ));
@@ -579,11 +579,11 @@ async fn index_platforms(
     }
 
     // Fewer layers to build than the cores the run may use (an image of one big layer, say):
-    // the idle ones hash span digests beside each build.
+    // the idle ones hash span digests and walk the tar beside each build.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threaded_digests = jobs.len() < config.concurrency.min(cores);
+    let threaded = jobs.len() < config.concurrency.min(cores);
     for (_, _, job) in &mut jobs {
-        job.options.threaded_digests = threaded_digests;
+        job.options.threaded = threaded;
     }
     let layer_jobs: Vec<LayerJob> = jobs.iter().map(|(_, _, job)| job.clone()).collect();
     let results = build_and_store_ztocs(

@@ -179,7 +179,7 @@ async fn verify_layer(
         span_size,
         build_tool_identifier: ztoc.build_tool_identifier.clone(),
         compression: ztoc.compression_info.algorithm(),
-        threaded_digests: false,
+        threaded: false,
     };
     let chosen = choose_files(&ztoc, files);
 
