@@ -55,7 +55,7 @@ impl GzipIndexer {
             segment: vec![0; SEGMENT].into_boxed_slice(),
             filled: 0,
             history: Box::new([0; WINDOW_SIZE]),
-            walk: TarWalk::new(threaded, SEGMENT),
+            walk: TarWalk::new(threaded),
             total_in: 0,
             total_out: 0,
             last_checkpoint_out: 0,
@@ -150,10 +150,14 @@ impl GzipIndexer {
     }
 
     /// Hands the full segment to the tar walk, keeping its last [`WINDOW_SIZE`] bytes as the
-    /// history of the next.
+    /// history of the next when a checkpoint could fall early in it (for any span size above
+    /// that, most segments need none).
     fn walk_segment(&mut self) {
-        self.history
-            .copy_from_slice(&self.segment[SEGMENT - WINDOW_SIZE..]);
+        let armed_at = i128::from(self.last_checkpoint_out) + i128::from(self.span_size);
+        if self.wants_checkpoint() || armed_at < i128::from(self.total_out) + WINDOW_SIZE as i128 {
+            self.history
+                .copy_from_slice(&self.segment[SEGMENT - WINDOW_SIZE..]);
+        }
         let full = std::mem::take(&mut self.segment);
         self.segment = self.walk.walk(full, SEGMENT);
         self.filled = 0;

@@ -288,7 +288,31 @@ fn checkpoint_windows_are_the_bytes_before_them() {
         .collect();
     let tar = write_tar(&entries, true);
     let layer = gzip_members(&tar, 6, &[0.3, 0.31, 0.8]);
-    for span_size in [1, 40_000, 300_000, 524_288 - 700, 1 << 20] {
+    // Every block boundary is a checkpoint at span size 1. Spans that end just before one of
+    // those soon after a multiple of 512 KiB (where the builder starts a new output buffer) put
+    // a checkpoint whose window reaches back into the previous buffer.
+    let all = Builder::build(
+        &layer[..],
+        BuildOptions {
+            span_size: 1,
+            ..BuildOptions::default()
+        },
+    );
+    let Zinfo::Gzip(all) = all.unwrap().compression_info.zinfo else {
+        panic!("a gzip layer");
+    };
+    let early: Vec<i64> = all
+        .checkpoints
+        .iter()
+        .map(|c| c.uncompressed_offset - 1)
+        .filter(|&span| span > 1 << 19 && span % (1 << 19) < 1 << 15)
+        .take(6)
+        .collect();
+    assert!(!early.is_empty());
+    for span_size in [1, 40_000, 300_000, 524_288 - 700, 1 << 20]
+        .into_iter()
+        .chain(early)
+    {
         for threaded in [false, true] {
             let options = BuildOptions {
                 span_size,
@@ -299,7 +323,7 @@ fn checkpoint_windows_are_the_bytes_before_them() {
             let Zinfo::Gzip(zinfo) = &ztoc.compression_info.zinfo else {
                 panic!("a gzip layer");
             };
-            assert!(zinfo.checkpoints.len() > 4, "span {span_size}");
+            assert!(zinfo.checkpoints.len() > 1, "span {span_size}");
             for checkpoint in &zinfo.checkpoints {
                 let end = checkpoint.uncompressed_offset as usize;
                 let start = end.saturating_sub(soci_ztoc::WINDOW_SIZE);
@@ -312,5 +336,43 @@ fn checkpoint_windows_are_the_bytes_before_them() {
                 );
             }
         }
+    }
+}
+
+/// A layer of many small files moves its tar walk to a worker thread partway through a threaded
+/// build; the zTOC, or the error, is the one an inline build gives.
+#[test]
+fn a_walk_moved_to_a_thread_gives_the_inline_result() {
+    let entries: Vec<Entry> = (0..6_000)
+        .map(|i| Entry {
+            name: format!("node_modules/m{}/f{i}.js", i % 97).into_bytes(),
+            kind: Kind::File(i * 37 % 700, i as u8),
+        })
+        .collect();
+    let tar = write_tar(&entries, false);
+    // The same archive with a header spoilt well after the walk has moved.
+    let mut spoilt = tar.clone();
+    let record = 5_000;
+    let header = (0..record)
+        .map(|i: usize| 512 + (i * 37 % 700).div_ceil(512) * 512)
+        .sum::<usize>();
+    spoilt[header + 148] ^= 1;
+    for (tar, fails) in [(tar, false), (spoilt, true)] {
+        let layer = gzip_members(&tar, 6, &[]);
+        let build = |threaded| {
+            let options = BuildOptions {
+                span_size: 1 << 20,
+                threaded,
+                ..BuildOptions::default()
+            };
+            let mut builder = Builder::new(options).unwrap();
+            for piece in layer.chunks(100_000) {
+                builder.feed(piece).unwrap();
+            }
+            builder.finish()
+        };
+        let inline = build(false);
+        assert_eq!(inline.is_err(), fails);
+        assert_eq!(build(true), inline);
     }
 }

@@ -123,6 +123,11 @@ impl TarWalker {
         self.end.is_some()
     }
 
+    /// Entries recorded so far.
+    pub(crate) fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Feeds the next uncompressed bytes.
     pub(crate) fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() && self.end.is_none() {
