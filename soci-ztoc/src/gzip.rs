@@ -122,7 +122,7 @@ impl GzipIndexer {
     }
 
     /// The end of the layer: every member must be complete.
-    pub(crate) fn finish(mut self) -> Result<GzipIndex, BuildError> {
+    pub(crate) fn finish(self) -> Result<GzipIndex, BuildError> {
         if self.total_in == 0 && !self.member_ended {
             return Err(BuildError::EmptyLayer);
         }
@@ -136,8 +136,6 @@ impl GzipIndexer {
         if self.magic != [0x1f, 0x8b] {
             return Err(BuildError::NotGzip { magic: self.magic });
         }
-        let segment = std::mem::take(&mut self.segment);
-        self.walk.walk(segment, self.filled);
         Ok(GzipIndex {
             zinfo: GzipZinfo {
                 span_size: self.span_size,
@@ -145,7 +143,7 @@ impl GzipIndexer {
                 blob_version: BlobVersion::V2,
             },
             span_digests: self.spans.finish(),
-            toc: self.walk.finish()?,
+            toc: self.walk.finish(self.segment, self.filled)?,
         })
     }
 

@@ -51,9 +51,6 @@ impl TarWalk {
     pub(crate) fn walk(&mut self, segment: Box<[u8]>, len: usize) -> Box<[u8]> {
         match self {
             TarWalk::Here { walker, movable } => {
-                if walker.is_done() {
-                    return segment;
-                }
                 let before = walker.entry_count();
                 walker.feed(&segment[..len]);
                 if *movable && walker.entry_count() - before >= BUSY_SEGMENT {
@@ -72,11 +69,15 @@ impl TarWalk {
         }
     }
 
-    /// The TOC, once every segment has been walked.
-    pub(crate) fn finish(self) -> Result<Toc, BuildError> {
+    /// Walks the first `len` bytes of the `last` segment and returns the TOC.
+    pub(crate) fn finish(self, last: Box<[u8]>, len: usize) -> Result<Toc, BuildError> {
         match self {
-            TarWalk::Here { walker, .. } => walker.finish(),
+            TarWalk::Here { mut walker, .. } => {
+                walker.feed(&last[..len]);
+                walker.finish()
+            }
             TarWalk::Thread(worker) => {
+                let _ = worker.segments.send((last, len));
                 drop(worker.segments);
                 // The walker records what it finds, errors included; it cannot fail short of a
                 // panic, passed on as is.
@@ -107,9 +108,7 @@ impl TarWalk {
                     .recv()
                     .expect("the walker is handed over right after the start");
                 for (segment, len) in queue {
-                    if !walker.is_done() {
-                        walker.feed(&segment[..len]);
-                    }
+                    walker.feed(&segment[..len]);
                     // The builder may be finishing and no longer take segments back.
                     let _ = done.send(segment);
                 }

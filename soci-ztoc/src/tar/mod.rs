@@ -118,17 +118,13 @@ impl TarWalker {
         }
     }
 
-    /// Whether the walk is over (end of archive or error); later bytes are not looked at.
-    pub(crate) fn is_done(&self) -> bool {
-        self.end.is_some()
-    }
-
     /// Entries recorded so far.
     pub(crate) fn entry_count(&self) -> usize {
         self.entries.len()
     }
 
-    /// Feeds the next uncompressed bytes.
+    /// Feeds the next uncompressed bytes. Once the walk is over (end of archive or error), later
+    /// bytes are not looked at.
     pub(crate) fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() && self.end.is_none() {
             match self.step(data) {
