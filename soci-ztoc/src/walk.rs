@@ -34,7 +34,6 @@ pub(crate) struct Worker {
     /// Segments the walker is done with, to be filled again.
     spare: mpsc::Receiver<Box<[u8]>>,
     thread: thread::JoinHandle<Box<TarWalker>>,
-    segment_size: usize,
 }
 
 impl TarWalk {
@@ -54,17 +53,18 @@ impl TarWalk {
                 let before = walker.entry_count();
                 walker.feed(&segment[..len]);
                 if *movable && walker.entry_count() - before >= BUSY_SEGMENT {
-                    self.move_to_thread(segment.len());
+                    self.move_to_thread();
                 }
                 segment
             }
             TarWalk::Thread(worker) => {
+                let size = segment.len();
                 // The receiver lives until `segments` is dropped in `finish`.
                 let _ = worker.segments.send((segment, len));
                 worker
                     .spare
                     .try_recv()
-                    .unwrap_or_else(|_| vec![0; worker.segment_size].into_boxed_slice())
+                    .unwrap_or_else(|_| vec![0; size].into_boxed_slice())
             }
         }
     }
@@ -91,7 +91,7 @@ impl TarWalk {
     }
 
     /// Moves the walk to a worker thread, or keeps it here for good when none can be started.
-    fn move_to_thread(&mut self, segment_size: usize) {
+    fn move_to_thread(&mut self) {
         let TarWalk::Here { movable, .. } = self else {
             return;
         };
@@ -123,7 +123,6 @@ impl TarWalk {
                 segments,
                 spare,
                 thread,
-                segment_size,
             }),
         ) else {
             unreachable!("matched above")
