@@ -21,6 +21,7 @@ mod index;
 mod json;
 mod manifest;
 mod policy;
+mod span;
 
 pub use convert::{Conversion, ConvertError, PlatformIndex, SourceImage, convert_v2};
 pub use descriptor::{Annotations, Descriptor, Platform, PlatformError, sha256_digest};
@@ -33,3 +34,4 @@ pub use manifest::{
 pub use policy::{
     DEFAULT_MIN_LAYER_SIZE, LayerDecision, PREFETCH_MEDIA_TYPE, PolicyError, SkipReason, decide,
 };
+pub use span::{MIN_SPAN_SIZE, SpanSizeError, validate_span_size};
