@@ -7,7 +7,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn vectors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../soci-ztoc/tests/data")
 }
 
 fn socix() -> Command {

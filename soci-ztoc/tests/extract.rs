@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use soci_ztoc::{BuildOptions, Builder, EntryType, ExtractError, Zinfo, Ztoc};
 
 fn vector(name: &str) -> Vec<u8> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     std::fs::read(dir.join(name)).unwrap()
 }
 

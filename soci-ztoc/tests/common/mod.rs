@@ -1,4 +1,4 @@
-//! The golden vectors of `shared/vectors` (see its README): the case list of `vectors.json` and
+//! The golden vectors of `tests/data` (see its README): the case list of `vectors.json` and
 //! the files it names, for any integration test to use.
 
 // Each test crate that includes this module uses only some of its helpers.
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// The folder holding `vectors.json`, the layers, the expected zTOCs and their `info.json`.
 pub(crate) fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 /// The bytes of a file of the vectors folder.
