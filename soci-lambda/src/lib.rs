@@ -18,7 +18,8 @@
 //! deadline), so that the tests run them without Lambda. The binaries in `src/bin/` only wire
 //! them to `lambda_runtime`.
 //!
-//! Logs are JSON lines ([`logging`]), filtered by `RUST_LOG`.
+//! Logs are JSON lines ([`logging`]), filtered by `RUST_LOG`; the AWS SDK and HTTP crates never
+//! log below `info`, where they would write credentials.
 //!
 //! # Environment
 //!
@@ -34,7 +35,7 @@
 //! | `soci_deadline_margin_seconds` | generator | `10` | stop this long before the invocation deadline |
 //! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`) |
 //! | `soci_registry_endpoint`, `soci_registry_plain_http` | generator | unset, `false` | **testing only**: a registry `host:port` instead of ECR, and plain HTTP to it |
-//! | `RUST_LOG` | both | `info` | log filter |
+//! | `RUST_LOG` | both | `info` | log filter (the AWS SDK and HTTP crates stay at `info` at most) |
 //!
 //! The filter's Lambda client reads the AWS SDK's usual variables (`AWS_REGION`,
 //! `AWS_ENDPOINT_URL_LAMBDA`, credentials).
