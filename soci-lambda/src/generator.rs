@@ -15,9 +15,14 @@
 //!   tool), builds nothing, finds the same index already tagged and writes nothing
 //!   ([`UNCHANGED`]).
 //!
-//! Results are the reference's strings; "expected" skips (untagged V2 push, not an image, no
-//! layer large enough) are successes, everything else is an error, which Lambda retries and
-//! finally sends to the failure queue.
+//! Results are the reference's strings. Skips are successes, logged as one line with
+//! `outcome = "skipped"` and the reason: the builder's own pushes, untagged V2 pushes, images
+//! with no layer large enough, and whatever is not an image that can be indexed (signatures,
+//! attestations and other artifacts, Docker schema 1 manifests, OCI artifact manifests), as the
+//! reference skips manifests that fail its validation; a manifest that is gone by the time the
+//! generator runs (deleted, or a stale event) is a skip too. Retrying any of these changes
+//! nothing, so failing them would only send them to the failure queue three invocations later.
+//! Everything else is an error, which Lambda retries and finally sends to the failure queue.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -39,9 +44,29 @@ pub const UNCHANGED: &str =
     "SOCI index already built and pushed for this image: nothing was written";
 /// The result of a run over an image none of whose layers gets a zTOC.
 pub const NO_ZTOCS: &str = "Skipping pushing SOCI index as it does not contain any zTOCs";
-/// The result of a run over something that is not an image (a signature, an attestation, a
-/// SOCI index pushed in V1).
+/// The result of a run over something that is not an image that can be indexed (a signature,
+/// an attestation, a SOCI index pushed in V1, a Docker schema 1 or OCI artifact manifest).
 pub const NOT_AN_IMAGE: &str = "Exited early due to manifest validation error";
+/// The result of a run whose image manifest the registry no longer has (deleted since the push,
+/// or an old event sent again).
+pub const MANIFEST_NOT_FOUND: &str =
+    "Skipped SOCI index generation as the image manifest no longer exists";
+
+/// Media types of Docker image manifest schema 1, which has no config blob and no layer sizes,
+/// and cannot be indexed.
+const DOCKER_SCHEMA1_TYPES: [&str; 2] = [
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+];
+/// The OCI 1.1 release candidates' artifact manifest: an artifact, never an image.
+const OCI_ARTIFACT_MANIFEST: &str = "application/vnd.oci.artifact.manifest.v1+json";
+/// What the generator indexes: image indexes (Docker manifest lists) and image manifests.
+const INDEXABLE_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
 
 /// Config media types of images: a manifest with any other config is not an image to index.
 const IMAGE_CONFIG_TYPES: [&str; 2] = [
@@ -81,6 +106,63 @@ fn deadline_from_millis(millis: u64, now: SystemTime) -> SystemTime {
         return now + Duration::from_millis(millis);
     }
     SystemTime::UNIX_EPOCH + Duration::from_millis(millis)
+}
+
+/// How a run ended without an error.
+#[derive(Debug)]
+enum Outcome {
+    /// An index was built and pushed ([`SUCCESS`]), or found already there ([`UNCHANGED`]).
+    Done(&'static str),
+    /// Nothing to do: the result, why, and whether the skip deserves a warning (the push was
+    /// something other than a plain image, or nothing could be indexed) rather than an info
+    /// line (the builder's own output, an untagged V2 push).
+    Skipped {
+        result: String,
+        reason: Option<String>,
+        warn: bool,
+    },
+}
+
+impl Outcome {
+    fn skipped(result: String) -> Self {
+        Outcome::Skipped {
+            result,
+            reason: None,
+            warn: false,
+        }
+    }
+
+    fn warned(result: impl Into<String>, reason: impl Into<String>) -> Self {
+        Outcome::Skipped {
+            result: result.into(),
+            reason: Some(reason.into()),
+            warn: true,
+        }
+    }
+
+    /// Logs the outcome: one line, so that a skip is not reported twice.
+    fn log(&self) {
+        match self {
+            Outcome::Done(message) => tracing::info!("{message}"),
+            Outcome::Skipped {
+                result,
+                reason,
+                warn: true,
+            } => tracing::warn!(outcome = "skipped", reason = reason.as_deref(), "{result}"),
+            Outcome::Skipped {
+                result,
+                reason,
+                warn: false,
+            } => tracing::info!(outcome = "skipped", reason = reason.as_deref(), "{result}"),
+        }
+    }
+
+    fn into_result(self) -> String {
+        match self {
+            Outcome::Done(message) => message.to_owned(),
+            Outcome::Skipped { result, .. } => result,
+        }
+    }
 }
 
 /// Why a run failed. Each is retried by Lambda (twice), then the event goes to the failure
@@ -157,10 +239,10 @@ pub async fn handle(
     // in the binary's `main` otherwise.
     let result = Box::pin(run(event, config, invocation, started).instrument(span.clone())).await;
     span.in_scope(|| match &result {
-        Ok(message) => tracing::info!("{message}"),
+        Ok(outcome) => outcome.log(),
         Err(error) => tracing::error!(error_type = error.kind(), "{error}"),
     });
-    result
+    result.map(Outcome::into_result)
 }
 
 async fn run(
@@ -168,7 +250,7 @@ async fn run(
     config: &GeneratorConfig,
     invocation: &Invocation,
     started: Instant,
-) -> Result<String, GeneratorError> {
+) -> Result<Outcome, GeneratorError> {
     tracing::info!("Using SOCI index version: {}", config.index_version);
     let push = ImageActionEvent::from_value(event)
         .map_err(|e| GeneratorError::Event(lowercase_first(&e.to_string())))?;
@@ -179,8 +261,8 @@ async fn run(
 
     let rules = config.rules();
     if let PushDecision::Skip(reason) = rules.check(push.repository(), push.tag()) {
-        tracing::info!("{reason}");
-        return Ok(reason.result_message());
+        // The reference logs the skip and returns it too: here its result is the one line.
+        return Ok(Outcome::skipped(reason.result_message()));
     }
     let output_tag = match (config.index_version, push.tag()) {
         (IndexVersion::V2, Some(tag)) => {
@@ -216,19 +298,37 @@ async fn build(
     config: &GeneratorConfig,
     output_tag: Option<String>,
     started: Instant,
-) -> Result<String, GeneratorError> {
+) -> Result<Outcome, GeneratorError> {
     let client = connect(push, config).await?;
     let repository = push.repository().to_owned();
     let source = Source::Registry {
         client: client.clone(),
         repository: repository.clone(),
     };
-    let image = Image::open(source, Some(push.digest()))
-        .await
-        .map_err(GeneratorError::Pull)?;
+    let image = match Image::open(source, Some(push.digest())).await {
+        Ok(image) => image,
+        Err(RegistryError::Status { status: 404, .. }) => {
+            return Ok(Outcome::warned(
+                MANIFEST_NOT_FOUND,
+                format!(
+                    "the registry has no manifest {} in {repository} (deleted since the push?)",
+                    push.digest()
+                ),
+            ));
+        }
+        Err(error @ RegistryError::Protocol { .. }) => {
+            return match unsupported_manifest(&client, &repository, push.digest()).await {
+                Some(reason) => Ok(Outcome::warned(NOT_AN_IMAGE, reason)),
+                None => Err(GeneratorError::Pull(error)),
+            };
+        }
+        Err(error) => return Err(GeneratorError::Pull(error)),
+    };
     if let Err(reason) = check_image(&image) {
-        tracing::warn!("Image manifest validation error: {reason}");
-        return Ok(NOT_AN_IMAGE.to_owned());
+        return Ok(Outcome::warned(
+            NOT_AN_IMAGE,
+            format!("Image manifest validation error: {reason}"),
+        ));
     }
 
     let destination = Destination::Registry { client, repository };
@@ -258,19 +358,53 @@ async fn build(
     match result {
         Ok(report) => {
             log_report(&report, started.elapsed());
-            Ok(if report.unchanged { UNCHANGED } else { SUCCESS }.to_owned())
+            Ok(Outcome::Done(if report.unchanged {
+                UNCHANGED
+            } else {
+                SUCCESS
+            }))
         }
-        Err(PipelineError::NoZtocs) => {
-            tracing::warn!("no ztocs created, all layers either skipped or produced errors");
-            Ok(NO_ZTOCS.to_owned())
-        }
-        Err(PipelineError::NoPlatforms) => {
-            tracing::warn!(
-                "Image manifest validation error: the image index lists no platform image"
-            );
-            Ok(NOT_AN_IMAGE.to_owned())
-        }
+        Err(PipelineError::NoZtocs) => Ok(Outcome::warned(
+            NO_ZTOCS,
+            "no ztocs created, all layers either skipped or produced errors",
+        )),
+        Err(PipelineError::NoPlatforms) => Ok(Outcome::warned(
+            NOT_AN_IMAGE,
+            "Image manifest validation error: the image index lists no platform image",
+        )),
         Err(error) => Err(GeneratorError::Build(error)),
+    }
+}
+
+/// Why the manifest at `digest` is not something the generator indexes, when that is why
+/// [`Image::open`] refused it: read again only on that error path, so a build costs one
+/// manifest request. `None` when it is of an indexable type (the refusal was something else,
+/// which stays an error) or cannot be read.
+async fn unsupported_manifest(
+    client: &RegistryClient,
+    repository: &str,
+    digest: &str,
+) -> Option<String> {
+    let manifest = client.get_manifest(repository, digest).await.ok()?;
+    let body: Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
+    let media_type = match manifest.media_type.as_str() {
+        "" | "application/json" => body["mediaType"].as_str().unwrap_or_default(),
+        declared => declared,
+    };
+    if DOCKER_SCHEMA1_TYPES.contains(&media_type) || body["schemaVersion"] == 1 {
+        Some(format!(
+            "a Docker image manifest schema 1 ({media_type}), which has no layer sizes or config and cannot be indexed: push the image again with a current Docker, or copy it as schema 2 (skopeo copy --format v2s2)"
+        ))
+    } else if media_type == OCI_ARTIFACT_MANIFEST {
+        Some(format!(
+            "an OCI artifact manifest ({media_type}), not an image"
+        ))
+    } else if !INDEXABLE_TYPES.contains(&media_type) {
+        Some(format!(
+            "a manifest of type {media_type:?}, not an image index or image manifest"
+        ))
+    } else {
+        None
     }
 }
 
