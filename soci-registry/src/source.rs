@@ -59,13 +59,14 @@ impl Source {
         }
     }
 
-    /// `len` bytes of a blob at `offset` (fewer at its end), for random access through a zTOC.
+    /// `len` bytes of a blob at `offset` (fewer at its end), for random access through a zTOC;
+    /// `None` when the registry does not serve ranges (see [`RegistryClient::read_blob_range`]).
     pub async fn read_range(
         &self,
         digest: &str,
         offset: u64,
         len: u64,
-    ) -> Result<Bytes, RegistryError> {
+    ) -> Result<Option<Bytes>, RegistryError> {
         match self {
             Source::Registry { client, repository } => {
                 client
@@ -97,7 +98,7 @@ impl Source {
                     filled += n;
                 }
                 buf.truncate(filled);
-                Ok(Bytes::from(buf))
+                Ok(Some(Bytes::from(buf)))
             }
         }
     }
@@ -165,7 +166,9 @@ const READ_AHEAD: u64 = 4 << 20;
 
 impl Source {
     /// Positional reads of a blob of `size` bytes, for reading a layer through its zTOC without
-    /// fetching it whole (HTTP `Range` requests on a registry, a span's worth at a time). Must
+    /// fetching it whole (HTTP `Range` requests on a registry, a span's worth at a time). A
+    /// registry that ignores ranges is read once, whole and verified, into an unnamed temporary
+    /// file that later reads come from: as many bytes on disk as the blob, none in memory. Must
     /// be called within a tokio runtime, and read from a blocking thread
     /// (`tokio::task::spawn_blocking`): it waits for the runtime to fetch.
     pub fn reader(&self, digest: &str, size: u64) -> BlobReader {
@@ -174,7 +177,7 @@ impl Source {
             source: self.clone(),
             digest: digest.to_owned(),
             size,
-            cache: std::sync::Mutex::new((0, Bytes::new())),
+            cache: std::sync::Mutex::new(Cache::Window(0, Bytes::new())),
         }
     }
 }
@@ -185,8 +188,35 @@ pub struct BlobReader {
     source: Source,
     digest: String,
     size: u64,
+    cache: std::sync::Mutex<Cache>,
+}
+
+/// What a [`BlobReader`] holds of its blob.
+enum Cache {
     /// The last bytes fetched, and where they start.
-    cache: std::sync::Mutex<(u64, Bytes)>,
+    Window(u64, Bytes),
+    /// The whole blob, fetched once because the registry does not serve ranges.
+    Whole(std::fs::File),
+}
+
+impl BlobReader {
+    /// Downloads the whole blob into a temporary file, checking its digest.
+    fn spool(&self) -> std::io::Result<std::fs::File> {
+        let mut file = tempfile::tempfile()?;
+        let (tx, mut rx) = mpsc::channel::<Bytes>(8);
+        let fetch = self.source.stream_blob(&self.digest, self.size, tx);
+        // This thread is a blocking one (see `Source::reader`): plain writes are fine here.
+        let write = async {
+            while let Some(chunk) = rx.recv().await {
+                std::io::Write::write_all(&mut file, &chunk)?;
+            }
+            Ok::<_, std::io::Error>(())
+        };
+        let (fetched, written) = self.runtime.block_on(async { tokio::join!(fetch, write) });
+        fetched.map_err(std::io::Error::other)?;
+        written?;
+        Ok(file)
+    }
 }
 
 impl soci_ztoc::ReadAt for BlobReader {
@@ -195,23 +225,31 @@ impl soci_ztoc::ReadAt for BlobReader {
             .cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (start, bytes) = &*cache;
-        let hit = offset >= *start && offset < start + bytes.len() as u64;
-        if !hit {
-            if offset >= self.size {
-                return Ok(0);
+        if let Cache::Window(start, bytes) = &*cache {
+            let hit = offset >= *start && offset < start + bytes.len() as u64;
+            if !hit {
+                if offset >= self.size {
+                    return Ok(0);
+                }
+                let len = READ_AHEAD.max(buf.len() as u64).min(self.size - offset);
+                let fetched = self
+                    .runtime
+                    .block_on(self.source.read_range(&self.digest, offset, len))
+                    .map_err(std::io::Error::other)?;
+                *cache = match fetched {
+                    Some(bytes) => Cache::Window(offset, bytes),
+                    None => Cache::Whole(self.spool()?),
+                };
             }
-            let len = READ_AHEAD.max(buf.len() as u64).min(self.size - offset);
-            let fetched = self
-                .runtime
-                .block_on(self.source.read_range(&self.digest, offset, len))
-                .map_err(std::io::Error::other)?;
-            *cache = (offset, fetched);
         }
-        let (start, bytes) = &*cache;
-        let from = usize::try_from(offset - start).unwrap_or(usize::MAX);
-        let n = buf.len().min(bytes.len().saturating_sub(from));
-        buf[..n].copy_from_slice(&bytes[from..from + n]);
-        Ok(n)
+        match &*cache {
+            Cache::Window(start, bytes) => {
+                let from = usize::try_from(offset - start).unwrap_or(usize::MAX);
+                let n = buf.len().min(bytes.len().saturating_sub(from));
+                buf[..n].copy_from_slice(&bytes[from..from + n]);
+                Ok(n)
+            }
+            Cache::Whole(file) => soci_ztoc::ReadAt::read_at(file, offset, buf),
+        }
     }
 }

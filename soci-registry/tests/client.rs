@@ -1,7 +1,8 @@
-//! The distribution client against a real registry (docker-registry 2.8 on loopback).
+//! The distribution client against real registries: in-process (ferro-oci-server), and Debian's
+//! docker-registry 2.8 when installed.
 
 use bytes::Bytes;
-use soci_registry::testing::TestRegistry;
+use soci_registry::testing::{Implementation, TestRegistry};
 use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, RetryPolicy};
 use tokio::sync::mpsc;
 
@@ -35,9 +36,14 @@ fn image_manifest(config: &[u8], layer: &[u8]) -> Bytes {
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-#[tokio::test]
-async fn blobs_and_manifests_round_trip() {
-    let reg = TestRegistry::start();
+soci_registry::on_both_registries!(
+    async blobs_and_manifests_round_trip,
+    fetching_detects_a_wrong_digest,
+    basic_auth,
+);
+
+async fn blobs_and_manifests_round_trip(registry: Implementation) {
+    let reg = registry.start();
     let c = client(&reg, Credentials::Anonymous);
     let config = Bytes::from_static(b"{}");
     let layer = blob(3 << 20);
@@ -89,8 +95,33 @@ async fn blobs_and_manifests_round_trip() {
     let missing = c.get_manifest("test/app", "nope").await.unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
 
-    // docker-registry 2.8 has no referrers API: the caller falls back to the tag schema.
-    assert_eq!(c.referrers("test/app", &d, None).await.unwrap(), None);
+    let referrers = c.referrers("test/app", &d, None).await.unwrap();
+    match registry {
+        // docker-registry 2.8 has no referrers API: the caller falls back to the tag schema.
+        Implementation::Distribution => assert_eq!(referrers, None),
+        Implementation::InProcess => {
+            let list: serde_json::Value =
+                serde_json::from_slice(&referrers.unwrap().bytes).unwrap();
+            assert_eq!(list["manifests"], serde_json::json!([]));
+        }
+    }
+
+    // A range of the layer, unless the registry ignores ranges (ferro-oci-server answers 200
+    // with the whole blob): then it says so, and remembers.
+    let range = c
+        .read_blob_range("test/app", &layer_digest, 1000, 5000)
+        .await
+        .unwrap();
+    match registry {
+        Implementation::Distribution => {
+            assert_eq!(range.as_deref(), Some(&layer[1000..6000]));
+            assert!(!c.ignores_ranges());
+        }
+        Implementation::InProcess => {
+            assert_eq!(range, None);
+            assert!(c.ignores_ranges());
+        }
+    }
 
     // Cross-repository mount, and a blob that is not what its digest says.
     c.push_blob(
@@ -119,9 +150,8 @@ async fn blobs_and_manifests_round_trip() {
     );
 }
 
-#[tokio::test]
-async fn fetching_detects_a_wrong_digest() {
-    let reg = TestRegistry::start();
+async fn fetching_detects_a_wrong_digest(registry: Implementation) {
+    let reg = registry.start();
     let c = client(&reg, Credentials::Anonymous);
     let data = blob(100_000);
     c.push_blob("t/a", &digest(&data), data.clone(), None)
@@ -135,9 +165,8 @@ async fn fetching_detects_a_wrong_digest() {
     );
 }
 
-#[tokio::test]
-async fn basic_auth() {
-    let reg = TestRegistry::start_with_user("testuser", "testpass");
+async fn basic_auth(registry: Implementation) {
+    let reg = registry.start_with_user("testuser", "testpass");
     let quick = RetryPolicy {
         attempts: 1,
         ..RetryPolicy::default()

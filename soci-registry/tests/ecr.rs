@@ -1,5 +1,5 @@
 //! ECR authentication end to end, without AWS: moto's server stands in for the ECR API
-//! (GetAuthorizationToken), and docker-registry accepts the token it hands out as HTTP Basic
+//! (GetAuthorizationToken), and a registry accepts the token it hands out as HTTP Basic
 //! credentials, as ECR's registry endpoint does.
 
 use base64::Engine;
@@ -12,6 +12,7 @@ use soci_registry::{
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
 #[tokio::test]
+#[ignore = "needs moto_server (pip install 'moto[server]')"]
 async fn ecr_tokens_authenticate_against_the_registry() {
     let moto = soci_registry::testing::Moto::start();
     let endpoint = moto.endpoint.clone();

@@ -5,7 +5,7 @@ mod common;
 
 use bytes::Bytes;
 use common::faults::{Fault, FaultProxy};
-use soci_registry::testing::TestRegistry;
+use soci_registry::testing::Implementation;
 use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, RetryPolicy};
 use std::time::Duration;
 
@@ -46,9 +46,14 @@ async fn fetch(c: &RegistryClient, repo: &str, data: &Bytes) -> Result<Vec<u8>, 
     result.map(|()| got)
 }
 
-#[tokio::test]
-async fn cut_and_reset_blob_downloads_resume_to_the_exact_bytes() {
-    let registry = TestRegistry::start();
+soci_registry::on_both_registries!(
+    async cut_and_reset_blob_downloads_resume_to_the_exact_bytes,
+    uploads_and_manifests_survive_throttling_and_errors,
+    persistent_failures_end_in_a_clean_error_naming_the_request,
+);
+
+async fn cut_and_reset_blob_downloads_resume_to_the_exact_bytes(implementation: Implementation) {
+    let registry = implementation.start();
     let proxy = FaultProxy::start(&registry.addr).await;
     let data = blob(2 << 20);
     let digest = soci_ztoc::sha256_digest(&data);
@@ -80,9 +85,8 @@ async fn cut_and_reset_blob_downloads_resume_to_the_exact_bytes() {
     );
 }
 
-#[tokio::test]
-async fn uploads_and_manifests_survive_throttling_and_errors() {
-    let registry = TestRegistry::start();
+async fn uploads_and_manifests_survive_throttling_and_errors(implementation: Implementation) {
+    let registry = implementation.start();
     let proxy = FaultProxy::start(&registry.addr).await;
     let c = client(&proxy.addr.to_string(), 6);
     proxy.inject("HEAD", "/blobs/", &[Fault::Status(503)]);
@@ -128,9 +132,10 @@ async fn uploads_and_manifests_survive_throttling_and_errors() {
     assert_eq!(c.get_manifest("t/b", &d).await.unwrap().bytes, manifest);
 }
 
-#[tokio::test]
-async fn persistent_failures_end_in_a_clean_error_naming_the_request() {
-    let registry = TestRegistry::start();
+async fn persistent_failures_end_in_a_clean_error_naming_the_request(
+    implementation: Implementation,
+) {
+    let registry = implementation.start();
     let proxy = FaultProxy::start(&registry.addr).await;
     let c = client(&proxy.addr.to_string(), 3);
     proxy.inject("GET", "/manifests/", &[Fault::Status(503); 10]);

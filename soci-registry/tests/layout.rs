@@ -1,34 +1,42 @@
 //! OCI layouts interoperate with skopeo: a layout written here is one skopeo can push, and a
-//! layout skopeo writes is one this crate reads.
+//! layout skopeo writes is one this crate reads; converted layouts and archives are images to
+//! skopeo. These need skopeo (and Debian's docker-registry), so they run with
+//! `--include-ignored`, as CI does.
 
 use std::io::Write;
 use std::process::Command;
 
 use bytes::Bytes;
 use serde_json::json;
-use soci_registry::testing::TestRegistry;
-use soci_registry::{ClientOptions, LayoutWriter, OciLayout, RegistryClient};
+use soci_registry::testing::Implementation;
+use soci_registry::testing::images::{Layer, PlatformImage, TestImage};
+use soci_registry::{
+    BuildConfig, ClientOptions, Connection, ImageRef, LayoutWriter, OciLayout, RegistryClient,
+};
 
 fn digest(b: &[u8]) -> String {
     soci_ztoc::sha256_digest(b)
 }
 
-fn skopeo(args: &[&str]) {
+/// Runs skopeo, expects success, returns its stdout.
+fn skopeo(args: &[&str]) -> Vec<u8> {
     let out = Command::new("skopeo")
         .args(["--insecure-policy"])
         .args(args)
         .output()
-        .expect("skopeo is needed");
+        .expect("skopeo is needed: apt-get install skopeo");
     assert!(
         out.status.success(),
         "skopeo {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
 }
 
 #[tokio::test]
+#[ignore = "needs skopeo and docker-registry (apt-get install skopeo docker-registry)"]
 async fn layouts_round_trip_through_skopeo_and_a_registry() {
-    let registry = TestRegistry::start();
+    let registry = Implementation::Distribution.start();
     let dir = tempfile::tempdir().unwrap();
 
     // A one-layer image written with LayoutWriter.
@@ -96,4 +104,46 @@ async fn layouts_round_trip_through_skopeo_and_a_registry() {
         layout.read_blob(&digest(&layer), 1 << 20).unwrap(),
         Bytes::from(layer)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs skopeo (apt-get install skopeo)"]
+async fn skopeo_reads_converted_layouts_and_archives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img");
+    let image = TestImage::single(PlatformImage::new(
+        false,
+        "arm64",
+        vec![Layer::gzip(7, 10, 50_000), Layer::gzip(8, 1, 100)],
+    ));
+    image.write_layout(&path, "v1");
+    let connection = Connection::default();
+    let source: ImageRef = format!("oci:{}:v1", path.display()).parse().unwrap();
+    let opened = connection.image(&source).await.unwrap();
+    let config = BuildConfig {
+        span_size: 65536,
+        min_layer_size: 100_000,
+        ..BuildConfig::default()
+    };
+    let layout = format!("oci:{}:v1-soci", dir.path().join("out").display());
+    let archive = format!(
+        "oci-archive:{}:v1-soci",
+        dir.path().join("out.tar").display()
+    );
+    for target in [layout, archive] {
+        let target: ImageRef = target.parse().unwrap();
+        let (destination, _) = connection.destination(&target).await.unwrap();
+        let report = soci_registry::convert(
+            &opened,
+            &destination,
+            "v1-soci",
+            &config,
+            std::sync::Arc::new(|_| {}),
+        )
+        .await
+        .unwrap();
+        drop(destination);
+        let raw = skopeo(&["inspect", "--raw", &target.to_string()]);
+        assert_eq!(digest(&raw), report.image_index.unwrap().digest, "{target}");
+    }
 }

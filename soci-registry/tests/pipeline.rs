@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use soci_registry::testing::TestRegistry;
+use soci_registry::testing::Implementation;
 use soci_registry::{
     LayerError, LayerJob, LayoutWriter, OciLayout, Progress, RegistryError, Source, build_ztocs,
 };
@@ -61,14 +61,17 @@ fn recorder() -> (Events, Arc<dyn Fn(Progress) + Send + Sync>) {
     (events, Arc::new(move |p| e.lock().unwrap().push(p)))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registry_and_layout_sources_give_the_same_ztocs() {
+soci_registry::on_both_registries!(
+    async registry_and_layout_sources_give_the_same_ztocs,
+);
+
+async fn registry_and_layout_sources_give_the_same_ztocs(implementation: Implementation) {
     let blobs: Vec<Vec<u8>> = vec![
         layer(3, 40, 200_000),
         layer(5, 3, 3_000_000),
         layer(7, 200, 1000),
     ];
-    let registry = TestRegistry::start();
+    let registry = implementation.start();
     let client = registry.client();
     let dir = tempfile::tempdir().unwrap();
     let writer = LayoutWriter::open(dir.path().join("img")).unwrap();

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use soci_core::IndexVersion;
-use soci_registry::testing::TestRegistry;
+use soci_registry::testing::Implementation;
 use soci_registry::testing::images::*;
 use soci_registry::{
     BuildConfig, Destination, FileCheck, Image, OciLayout, Progress, Source, VerifyConfig,
@@ -125,9 +125,12 @@ async fn indexes_are_found_and_verify_in_a_layout() {
     assert!(verdicts[1].is_ok());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn verification_reads_spans_from_a_registry() {
-    let registry = TestRegistry::start();
+soci_registry::on_both_registries!(
+    async verification_reads_spans_from_a_registry,
+);
+
+async fn verification_reads_spans_from_a_registry(implementation: Implementation) {
+    let registry = implementation.start();
     let client = registry.client();
     let test_image = image();
     test_image.push(&client, "app", "1").await;
@@ -145,7 +148,7 @@ async fn verification_reads_spans_from_a_registry() {
     assert_eq!(
         find_indexes(&original).await.unwrap().len(),
         2,
-        "V1 through the referrers tag"
+        "V1 through the referrers API or tag"
     );
     for index in &found {
         let verdicts = verify(&converted, index, &VerifyConfig::default(), quiet())

@@ -12,6 +12,7 @@ mod retry;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -87,6 +88,9 @@ pub struct RegistryClient {
     options: ClientOptions,
     /// `Authorization` header values by token scope (`*` for Basic, valid for every scope).
     auth: Mutex<HashMap<String, String>>,
+    /// Set once the registry answered a `Range` request with the whole blob: HTTP allows it, and
+    /// some registries and caches do it for every blob, so there is no point asking again.
+    ignores_ranges: AtomicBool,
 }
 
 /// What a request needs permission for.
@@ -158,6 +162,7 @@ impl RegistryClient {
             registry: registry.to_owned(),
             options,
             auth: Mutex::new(HashMap::new()),
+            ignores_ranges: AtomicBool::new(false),
         })
     }
 
@@ -300,15 +305,22 @@ impl RegistryClient {
 
     /// Reads `len` bytes of a blob at `offset` (a `Range` request), for random access through
     /// a zTOC. The bytes cannot be checked against the blob's digest; span digests check them.
+    ///
+    /// `None` when the registry does not serve ranges (it answered with the whole blob, now or
+    /// before): read the blob whole with [`fetch_blob`](Self::fetch_blob) instead. The whole body
+    /// is not read here, so a registry that ignores ranges costs one wasted request, once.
     pub async fn read_blob_range(
         &self,
         repository: &str,
         digest: &str,
         offset: u64,
         len: u64,
-    ) -> Result<Bytes, RegistryError> {
+    ) -> Result<Option<Bytes>, RegistryError> {
+        if self.ignores_ranges() {
+            return Ok(None);
+        }
         if len == 0 {
-            return Ok(Bytes::new());
+            return Ok(Some(Bytes::new()));
         }
         let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
         let last = offset + len - 1;
@@ -325,18 +337,17 @@ impl RegistryClient {
                 &[StatusCode::OK, StatusCode::PARTIAL_CONTENT],
             )
             .await?;
-        let whole = response.status() == StatusCode::OK;
-        let limit = usize::try_from(if whole { offset + len } else { len }).unwrap_or(usize::MAX);
-        let mut bytes = read_limited(response, limit, &url).await?;
-        if whole {
-            // A server that ignores Range sends the blob from its start.
-            bytes = bytes.slice(
-                usize::try_from(offset)
-                    .unwrap_or(usize::MAX)
-                    .min(bytes.len())..,
-            );
+        if response.status() == StatusCode::OK {
+            self.ignores_ranges.store(true, Ordering::Relaxed);
+            return Ok(None);
         }
-        Ok(bytes)
+        let limit = usize::try_from(len).unwrap_or(usize::MAX);
+        read_limited(response, limit, &url).await.map(Some)
+    }
+
+    /// Whether the registry was seen answering a `Range` request with the whole blob.
+    pub fn ignores_ranges(&self) -> bool {
+        self.ignores_ranges.load(Ordering::Relaxed)
     }
 
     /// Streams a blob of `size` bytes into `chunks`, in order, and checks its digest at the end.
