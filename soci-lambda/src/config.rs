@@ -43,6 +43,30 @@ pub const REGISTRY_PLAIN_HTTP_VAR: &str = "soci_registry_plain_http";
 /// short deadlines, which a smaller margin accommodates.
 pub const DEADLINE_MARGIN_VAR: &str = "soci_deadline_margin_seconds";
 
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`: the function's memory in MB, set by Lambda; bounds the
+/// layers indexed at once ([`layers_for_memory`]).
+pub const MEMORY_SIZE_VAR: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+
+/// Memory (MB) kept for the process itself: the runtime, the SDK and HTTP clients, TLS, the
+/// manifests and the pipeline's bookkeeping.
+pub const BASE_MEMORY_MB: u64 = 128;
+
+/// Memory (MB) allowed per layer indexed at once: its zTOC, which grows with the layer
+/// (32 KiB per span, a record per file: ~1-2% of the uncompressed layer, more for layers of
+/// many small files) and is held twice while it is encoded, plus the stream, inflate and tar
+/// walk buffers (a few MiB). 256 MB covers the zTOC of a layer of ~10 GB uncompressed.
+pub const MEMORY_PER_LAYER_MB: u64 = 256;
+
+/// The layers indexed at once that `memory_mb` of function memory allows: one per
+/// [`MEMORY_PER_LAYER_MB`] beyond [`BASE_MEMORY_MB`], and always at least one (the template's
+/// 512 MB floor gives one; its 1024 MB default three; Lambda's maximum, 10240 MB, 39). Lambda
+/// shows a function two cores even when its memory buys it a fraction of one, so the core count
+/// alone would build two zTOCs at once in too little memory.
+pub fn layers_for_memory(memory_mb: u64) -> usize {
+    let layers = memory_mb.saturating_sub(BASE_MEMORY_MB) / MEMORY_PER_LAYER_MB;
+    usize::try_from(layers).unwrap_or(usize::MAX).max(1)
+}
+
 /// The build tool identifier the template sets, and the reference's.
 pub const DEFAULT_BUILD_TOOL_IDENTIFIER: &str = "AWS SOCI Index Builder Cfn v0.2";
 
@@ -264,7 +288,8 @@ pub struct GeneratorConfig {
     pub plain_http: bool,
     /// How long before the deadline the work is abandoned (default 10 s).
     pub deadline_margin: Duration,
-    /// Layers indexed at once (default: the cores Lambda gives the function).
+    /// Layers indexed at once: the cores Lambda gives the function, and no more than its memory
+    /// allows ([`layers_for_memory`] of `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, when set).
     pub concurrency: usize,
 }
 
@@ -335,6 +360,15 @@ impl GeneratorConfig {
                 ),
             ));
         }
+        let concurrency = match env.get(MEMORY_SIZE_VAR) {
+            None => defaults.concurrency,
+            Some(value) => {
+                let memory_mb: u64 = value.parse().map_err(|e: std::num::ParseIntError| {
+                    invalid(MEMORY_SIZE_VAR, &value, e.to_string())
+                })?;
+                defaults.concurrency.min(layers_for_memory(memory_mb))
+            }
+        };
         Ok(GeneratorConfig {
             index_version: index_version(env)?,
             min_layer_size: parsed(env, MIN_LAYER_SIZE_VAR, defaults.min_layer_size)?,
@@ -349,6 +383,7 @@ impl GeneratorConfig {
                 DEADLINE_MARGIN_VAR,
                 defaults.deadline_margin.as_secs(),
             )?),
+            concurrency,
             ..defaults
         })
     }
@@ -435,12 +470,43 @@ mod tests {
     }
 
     #[test]
+    fn layers_at_once_are_bounded_by_memory() {
+        assert_eq!(layers_for_memory(128), 1);
+        assert_eq!(layers_for_memory(512), 1);
+        assert_eq!(layers_for_memory(640), 2);
+        assert_eq!(layers_for_memory(1024), 3);
+        assert_eq!(layers_for_memory(10240), 39);
+        assert_eq!(layers_for_memory(0), 1);
+
+        let cores = GeneratorConfig::default().concurrency;
+        let at = |memory: &str| {
+            GeneratorConfig::from_lookup(env(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)]))
+                .unwrap()
+                .concurrency
+        };
+        // 128 MB of memory with two (or more) cores: one layer at a time.
+        assert_eq!(at("128"), 1);
+        assert_eq!(at("512"), 1);
+        assert_eq!(at("10240"), cores.min(39));
+        assert_eq!(at("1024"), cores.min(3));
+        // Off Lambda (no variable): the cores alone.
+        assert_eq!(
+            GeneratorConfig::from_lookup(env(&[])).unwrap().concurrency,
+            cores
+        );
+    }
+
+    #[test]
     fn bad_generator_values_name_the_variable() {
         for (vars, name) in [
             (&[("soci_index_version", "v2")][..], "soci_index_version"),
             (&[("soci_min_layer_size", "10MB")], "soci_min_layer_size"),
             (&[("soci_min_layer_size", "-1")], "soci_min_layer_size"),
             (&[("soci_span_size", "0")], "soci_span_size"),
+            (
+                &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1GB")],
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            ),
             (&[("soci_span_size", "")], "soci_span_size"),
             (&[("soci_tag_suffix", "")], "soci_tag_suffix"),
             (&[("soci_tag_suffix", "/soci")], "soci_tag_suffix"),

@@ -35,6 +35,7 @@
 //! | `soci_deadline_margin_seconds` | generator | `10` | stop this long before the invocation deadline |
 //! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`) |
 //! | `soci_registry_endpoint`, `soci_registry_plain_http` | generator | unset, `false` | **testing only**: a registry `host:port` instead of ECR, and plain HTTP to it |
+//! | `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` | generator | set by Lambda | bounds the layers indexed at once (one per 256 MB beyond 128 MB) |
 //! | `RUST_LOG` | both | `info` | log filter (the AWS SDK and HTTP crates stay at `info` at most) |
 //!
 //! The filter's Lambda client reads the AWS SDK's usual variables (`AWS_REGION`,
