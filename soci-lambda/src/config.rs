@@ -384,7 +384,6 @@ impl GeneratorConfig {
                 defaults.deadline_margin.as_secs(),
             )?),
             concurrency,
-            ..defaults
         })
     }
 
