@@ -13,7 +13,8 @@
 //!
 //! Each function's environment is parsed once, at start-up, into a typed configuration
 //! ([`config`]); a bad value stops the function before it takes any event, rather than failing
-//! every event in a different way. The handlers take the event as a JSON value, the
+//! every event in a different way, and is reported to Lambda's Runtime API as an init error
+//! ([`init_error`]) so that Lambda records the message. The handlers take the event as a JSON value, the
 //! configuration and what they need from the outside world (the [`GeneratorInvoker`], the
 //! deadline), so that the tests run them without Lambda. The binaries in `src/bin/` only wire
 //! them to `lambda_runtime`.
@@ -36,6 +37,7 @@
 //! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`) |
 //! | `soci_registry_endpoint`, `soci_registry_plain_http` | generator | unset, `false` | **testing only**: a registry `host:port` instead of ECR, and plain HTTP to it |
 //! | `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` | generator | set by Lambda | bounds the layers indexed at once (one per 256 MB beyond 128 MB) |
+//! | `AWS_LAMBDA_RUNTIME_API` | both | set by Lambda | where a configuration error is reported at start-up |
 //! | `RUST_LOG` | both | `info` | log filter (the AWS SDK and HTTP crates stay at `info` at most) |
 //!
 //! The filter's Lambda client reads the AWS SDK's usual variables (`AWS_REGION`,
@@ -44,6 +46,7 @@
 pub mod config;
 pub mod filter;
 pub mod generator;
+pub mod init_error;
 pub mod invoker;
 pub mod logging;
 

@@ -2,16 +2,20 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
-use soci_lambda::{GeneratorConfig, Invocation, generator, logging};
+use soci_lambda::{GeneratorConfig, Invocation, generator, init_error, logging};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init();
-    let config = GeneratorConfig::from_env().unwrap_or_else(|error| {
-        // Before any event is taken: Lambda reports a failed start and retries the events.
-        tracing::error!("{error}");
-        std::process::exit(1)
-    });
+    let config = match GeneratorConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            // Before any event is taken: Lambda records a failed start with this message, and
+            // retries the events.
+            init_error::report_config_error(&error).await;
+            std::process::exit(1)
+        }
+    };
     let config = &config;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation::from_context(&event.context);
