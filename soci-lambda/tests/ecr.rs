@@ -13,6 +13,7 @@ use soci_registry::testing::TestRegistry as Registry;
 use soci_registry::{Credentials, ecr_credentials};
 
 #[tokio::test]
+#[ignore = "needs moto_server (pip install 'moto[server]')"]
 async fn the_generator_uses_the_ecr_token() {
     // SAFETY: the only test of this binary, before any thread reads the environment; static
     // credentials for the local stand-in.

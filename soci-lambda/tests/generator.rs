@@ -15,7 +15,7 @@ use serde_json::Value;
 use soci_lambda::generator::{self, NO_ZTOCS, NOT_AN_IMAGE, SUCCESS, UNCHANGED};
 use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
 use soci_registry::RegistryClient;
-use soci_registry::testing::TestRegistry as Registry;
+use soci_registry::testing::Implementation;
 
 const SOCI_INDEX_V1: &str = "application/vnd.amazon.soci.index.v1+json";
 const SOCI_INDEX_V2: &str = "application/vnd.amazon.soci.index.v2+json";
@@ -96,9 +96,16 @@ impl Logs {
     }
 }
 
-#[tokio::test]
-async fn v2_converts_every_platform_and_redelivery_changes_nothing() {
-    let registry = Registry::start();
+soci_registry::on_both_registries!(
+    async v2_converts_every_platform_and_redelivery_changes_nothing,
+    v1_publishes_referrers_and_skips_its_own_indexes,
+    an_index_with_small_layers_only_has_nothing_to_push,
+    artifacts_that_are_not_images_are_skipped,
+    a_deadline_too_close_stops_before_anything_is_written,
+);
+
+async fn v2_converts_every_platform_and_redelivery_changes_nothing(implementation: Implementation) {
+    let registry = implementation.start();
     let client = registry.client();
     let platforms = two_platforms();
     let digest = push_index(&client, "team/app", "v1", &platforms).await;
@@ -201,9 +208,8 @@ async fn v2_converts_every_platform_and_redelivery_changes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn v1_publishes_referrers_and_skips_its_own_indexes() {
-    let registry = Registry::start();
+async fn v1_publishes_referrers_and_skips_its_own_indexes(implementation: Implementation) {
+    let registry = implementation.start();
     let client = registry.client();
     let platform = Platform::new("amd64", vec![gzip_layer(7, 250_000)]);
     common::push_platforms(&client, "app", std::slice::from_ref(&platform)).await;
@@ -216,9 +222,20 @@ async fn v1_publishes_referrers_and_skips_its_own_indexes() {
         generator::handle(&event, &config, &plenty()).await.unwrap(),
         SUCCESS
     );
-    // docker-registry has no referrers API: the index is listed under the fallback tag.
+    // docker-registry has no referrers API: the index is listed under the fallback tag; the
+    // in-process registry lists it through the API.
     let referrers_tag = format!("sha256-{}", digest.trim_start_matches("sha256:"));
-    let (_, listing) = manifest_json(&client, "app", &referrers_tag).await;
+    let list = || async {
+        let listed = match implementation {
+            Implementation::Distribution => client.get_manifest("app", &referrers_tag).await,
+            Implementation::InProcess => {
+                let listed = client.referrers("app", &digest, Some(SOCI_INDEX_V1)).await;
+                listed.map(|listing| listing.expect("the registry has the referrers API"))
+            }
+        };
+        serde_json::from_slice::<Value>(&listed.unwrap().bytes).unwrap()
+    };
+    let listing = list().await;
     let listed = listing["manifests"].as_array().unwrap();
     assert_eq!(listed.len(), 1, "{listing:#}");
     assert_eq!(listed[0]["artifactType"], SOCI_INDEX_V1);
@@ -232,7 +249,7 @@ async fn v1_publishes_referrers_and_skips_its_own_indexes() {
         generator::handle(&event, &config, &plenty()).await.unwrap(),
         UNCHANGED
     );
-    let (_, listing) = manifest_json(&client, "app", &referrers_tag).await;
+    let listing = list().await;
     assert_eq!(listing["manifests"].as_array().unwrap().len(), 1);
 
     // ECR would send an event for the SOCI index push itself: it is not an image.
@@ -243,9 +260,8 @@ async fn v1_publishes_referrers_and_skips_its_own_indexes() {
     );
 }
 
-#[tokio::test]
-async fn an_index_with_small_layers_only_has_nothing_to_push() {
-    let registry = Registry::start();
+async fn an_index_with_small_layers_only_has_nothing_to_push(implementation: Implementation) {
+    let registry = implementation.start();
     let client = registry.client();
     let platforms = vec![
         Platform::new("amd64", vec![gzip_layer(3, 10_000)]),
@@ -270,9 +286,8 @@ async fn an_index_with_small_layers_only_has_nothing_to_push() {
     assert_eq!(tag_digest(&client, "small", &referrers_tag).await, None);
 }
 
-#[tokio::test]
-async fn artifacts_that_are_not_images_are_skipped() {
-    let registry = Registry::start();
+async fn artifacts_that_are_not_images_are_skipped(implementation: Implementation) {
+    let registry = implementation.start();
     let client = registry.client();
     let signature = Platform::with_config_type(
         "amd64",
@@ -344,9 +359,8 @@ async fn invalid_events_are_errors_with_the_references_message() {
     );
 }
 
-#[tokio::test]
-async fn a_deadline_too_close_stops_before_anything_is_written() {
-    let registry = Registry::start();
+async fn a_deadline_too_close_stops_before_anything_is_written(implementation: Implementation) {
+    let registry = implementation.start();
     let client = registry.client();
     let digest = push_index(&client, "late", "v1", &two_platforms()).await;
     let event = push_event("late", &digest, Some("v1"));

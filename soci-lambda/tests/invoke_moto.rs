@@ -74,6 +74,7 @@ fn config(generator: &str) -> FilterConfig {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server (pip install 'moto[server]')"]
 async fn the_filter_invokes_a_function_in_moto() {
     let moto = soci_registry::testing::Moto::start();
     let endpoint = moto.endpoint.clone();

@@ -1,8 +1,7 @@
-//! Shared by the integration tests: a throwaway `docker-registry` on loopback, moto's server,
-//! test images pushed with the registry client, and ECR push events.
-//!
-//! Nothing is installed here: `docker-registry` (Debian package), `htpasswd` (apache2-utils)
-//! and `moto_server` (`pip install 'moto[server]'`) must be on `PATH`, as `.ci/run` arranges.
+//! Shared by the integration tests: moto's API, test images pushed with the registry client,
+//! and ECR push events. The registries and moto's server come from `soci_registry::testing`:
+//! tests that need `docker-registry` or `moto_server` are ignored unless `--include-ignored`,
+//! as `.ci/run` runs them.
 
 #![allow(dead_code, unreachable_pub)]
 
