@@ -50,6 +50,8 @@ soci_registry::on_both_registries!(
     async cut_and_reset_blob_downloads_resume_to_the_exact_bytes,
     uploads_and_manifests_survive_throttling_and_errors,
     persistent_failures_end_in_a_clean_error_naming_the_request,
+    documents_cut_mid_body_are_fetched_again,
+    manifests_refused_for_an_unknown_child_are_sent_again_once,
 );
 
 async fn cut_and_reset_blob_downloads_resume_to_the_exact_bytes(implementation: Implementation) {
@@ -176,5 +178,99 @@ async fn persistent_failures_end_in_a_clean_error_naming_the_request(
     assert!(
         matches!(err, RegistryError::Transport { .. }) && err.to_string().contains("127.0.0.1:9"),
         "{err}"
+    );
+}
+
+/// Manifests, indexes and referrers lists cut short mid-body are asked for again, as blobs are
+/// (a cut manifest body used to end the conversion: "end of file before message length
+/// reached").
+async fn documents_cut_mid_body_are_fetched_again(implementation: Implementation) {
+    let registry = implementation.start();
+    let proxy = FaultProxy::start(&registry.addr).await;
+    let c = client(&proxy.addr.to_string(), 4);
+    let config = Bytes::from_static(b"{}");
+    let config_digest = soci_ztoc::sha256_digest(&config);
+    c.push_blob("t/d", &config_digest, config.clone(), None)
+        .await
+        .unwrap();
+    let manifest = Bytes::from(format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":2}},"layers":[]}}"#,
+    ));
+    let media_type = "application/vnd.oci.image.manifest.v1+json";
+    let d = c
+        .put_manifest("t/d", "v1", manifest.clone(), media_type)
+        .await
+        .unwrap();
+
+    proxy.inject("GET", "/manifests/", &[Fault::Truncate, Fault::Truncate]);
+    assert_eq!(c.get_manifest("t/d", "v1").await.unwrap().bytes, manifest);
+    proxy.inject("GET", "/referrers/", &[Fault::Truncate]);
+    let referrers = c.referrers("t/d", &d, None).await.unwrap();
+    assert_eq!(
+        referrers.is_some(),
+        implementation == Implementation::InProcess
+    );
+    let cut = |line: &&String| line.contains("-> Truncate");
+    assert!(
+        proxy.seen().iter().filter(cut).count() >= 2,
+        "{:#?}",
+        proxy.seen()
+    );
+
+    // Cut every time: the budget ends in an error naming the request.
+    proxy.inject("GET", "/manifests/", &[Fault::Truncate; 4]);
+    let err = c.get_manifest("t/d", "v1").await.unwrap_err();
+    assert!(matches!(err, RegistryError::Transport { .. }), "{err}");
+    assert!(err.to_string().contains("/v2/t/d/manifests/v1"), "{err}");
+}
+
+/// A manifest PUT refused because a child it names is "unknown" (distribution under concurrent
+/// writes, just after the child was stored) is sent again once the children are found; when a
+/// child really is missing, the error names it.
+async fn manifests_refused_for_an_unknown_child_are_sent_again_once(
+    implementation: Implementation,
+) {
+    let registry = implementation.start();
+    let proxy = FaultProxy::start(&registry.addr).await;
+    let c = client(&proxy.addr.to_string(), 3);
+    let config = Bytes::from_static(b"{}");
+    let config_digest = soci_ztoc::sha256_digest(&config);
+    let manifest_of = |config: &str| {
+        Bytes::from(format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[]}}"#,
+        ))
+    };
+    let media_type = "application/vnd.oci.image.manifest.v1+json";
+    c.push_blob("t/e", &config_digest, config.clone(), None)
+        .await
+        .unwrap();
+    proxy.inject(
+        "PUT",
+        "/manifests/",
+        &[Fault::Refuse(400, "MANIFEST_BLOB_UNKNOWN")],
+    );
+    let manifest = manifest_of(&config_digest);
+    c.put_manifest("t/e", "v1", manifest.clone(), media_type)
+        .await
+        .unwrap();
+    assert_eq!(c.get_manifest("t/e", "v1").await.unwrap().bytes, manifest);
+
+    let absent = soci_ztoc::sha256_digest(b"never pushed");
+    proxy.inject(
+        "PUT",
+        "/manifests/",
+        &[Fault::Refuse(400, "MANIFEST_BLOB_UNKNOWN")],
+    );
+    let err = c
+        .put_manifest("t/e", "v2", manifest_of(&absent), media_type)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains(&absent), "{err}");
+    let puts = proxy.seen().iter().filter(|l| l.starts_with("PUT")).count();
+    assert_eq!(
+        puts,
+        3,
+        "the missing child stops the second try: {:#?}",
+        proxy.seen()
     );
 }

@@ -39,6 +39,15 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.list.v2+json, \
     application/vnd.docker.distribution.manifest.v2+json";
 
+/// The error codes of a manifest refused for a child the registry does not know (distribution
+/// also answers `DIGEST_INVALID` when it loses that race).
+const CHILD_UNKNOWN: [&str; 4] = [
+    "MANIFEST_BLOB_UNKNOWN",
+    "BLOB_UNKNOWN",
+    "MANIFEST_UNKNOWN",
+    "DIGEST_INVALID",
+];
+
 /// Registries refuse manifests above 4 MiB; nothing larger is read into memory.
 const MAX_MANIFEST: usize = 4 << 20;
 
@@ -183,15 +192,9 @@ impl RegistryClient {
         reference: &str,
     ) -> Result<Manifest, RegistryError> {
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
-        let response = self
-            .send(Method::GET, &url, &Scope::pull(repository), &|rb| {
-                rb.header(ACCEPT, MANIFEST_ACCEPT)
-            })
+        let manifest = self
+            .get_document(&url, &Scope::pull(repository), MANIFEST_ACCEPT)
             .await?;
-        let response = self
-            .expect(response, &Method::GET, &url, &[StatusCode::OK])
-            .await?;
-        let manifest = read_manifest(response, &url).await?;
         if reference.starts_with("sha256:") && reference != manifest.digest {
             return Err(RegistryError::DigestMismatch {
                 what: "manifest",
@@ -232,6 +235,11 @@ impl RegistryClient {
     }
 
     /// Stores a manifest under `reference` (a tag, or its own digest) and returns its digest.
+    ///
+    /// A registry may refuse a manifest whose children it has just stored as unknown (Debian's
+    /// distribution does under concurrent writes to one repository): then each child is looked
+    /// up, and if all are there the manifest is sent once more; if one is missing, the error
+    /// names it.
     pub async fn put_manifest(
         &self,
         repository: &str,
@@ -239,7 +247,31 @@ impl RegistryClient {
         bytes: Bytes,
         media_type: &str,
     ) -> Result<String, RegistryError> {
-        let digest = digest_of(&bytes);
+        match self
+            .put_manifest_once(repository, reference, &bytes, media_type)
+            .await
+        {
+            Err(RegistryError::Status {
+                status: 400,
+                code: Some(code),
+                ..
+            }) if CHILD_UNKNOWN.contains(&code.as_str()) => {
+                self.check_children(repository, &bytes).await?;
+                self.put_manifest_once(repository, reference, &bytes, media_type)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn put_manifest_once(
+        &self,
+        repository: &str,
+        reference: &str,
+        bytes: &Bytes,
+        media_type: &str,
+    ) -> Result<String, RegistryError> {
+        let digest = digest_of(bytes);
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
         let response = self
             .send(Method::PUT, &url, &Scope::push(repository), &|rb| {
@@ -266,6 +298,29 @@ impl RegistryClient {
             }),
             _ => Ok(digest),
         }
+    }
+
+    /// Looks up every blob and manifest `manifest` refers to; an error names the first missing.
+    async fn check_children(&self, repository: &str, manifest: &[u8]) -> Result<(), RegistryError> {
+        let document: serde_json::Value =
+            serde_json::from_slice(manifest).map_err(|e| RegistryError::Protocol {
+                context: format!("manifest {}", digest_of(manifest)),
+                message: e.to_string(),
+            })?;
+        let digest_in = |entry: &serde_json::Value| entry["digest"].as_str().map(str::to_owned);
+        let blobs = document["layers"].as_array().into_iter().flatten();
+        for blob in blobs.chain(document.get("config")).filter_map(digest_in) {
+            if !self.blob_exists(repository, &blob).await? {
+                return Err(child_missing(repository, "blob", &blob));
+            }
+        }
+        let manifests = document["manifests"].as_array().into_iter().flatten();
+        for child in manifests.filter_map(digest_in) {
+            if self.manifest_digest(repository, &child).await?.is_none() {
+                return Err(child_missing(repository, "manifest", &child));
+            }
+        }
+        Ok(())
     }
 
     /// Whether the repository has the blob (`HEAD`).
@@ -342,7 +397,10 @@ impl RegistryClient {
             return Ok(None);
         }
         let limit = usize::try_from(len).unwrap_or(usize::MAX);
-        read_limited(response, limit, &url).await.map(Some)
+        match read_body(response, limit).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) => Err(e.into_error("GET", &url)),
+        }
     }
 
     /// Whether the registry was seen answering a `Range` request with the whole blob.
@@ -641,19 +699,50 @@ impl RegistryClient {
         if let Some(t) = artifact_type {
             url.push_str(&format!("?artifactType={}", url_encode(t)));
         }
-        let response = self
-            .send(Method::GET, &url, &Scope::pull(repository), &|rb| {
-                rb.header(ACCEPT, "application/vnd.oci.image.index.v1+json")
-            })
-            .await?;
-        // Registries with the API answer 200 even for unknown subjects; a 404 means no API.
-        if response.status() == StatusCode::NOT_FOUND {
-            return Ok(None);
+        let index = "application/vnd.oci.image.index.v1+json";
+        match self
+            .get_document(&url, &Scope::pull(repository), index)
+            .await
+        {
+            // Registries with the API answer 200 even for unknown subjects; a 404 means no API.
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other.map(Some),
         }
-        let response = self
-            .expect(response, &Method::GET, &url, &[StatusCode::OK])
-            .await?;
-        read_manifest(response, &url).await.map(Some)
+    }
+
+    /// GETs a small document (a manifest, a referrers list) whole: a body cut short is asked
+    /// for again, within the retry policy, as a failed request is, so a dropped connection
+    /// costs a retry rather than the conversion.
+    async fn get_document(
+        &self,
+        url: &str,
+        scope: &Scope,
+        accept: &str,
+    ) -> Result<Manifest, RegistryError> {
+        let mut cuts = 0;
+        loop {
+            let response = self
+                .send(Method::GET, url, scope, &|rb| rb.header(ACCEPT, accept))
+                .await?;
+            let response = self
+                .expect(response, &Method::GET, url, &[StatusCode::OK])
+                .await?;
+            let media_type = content_type(&response);
+            match read_body(response, MAX_MANIFEST).await {
+                Ok(bytes) => {
+                    return Ok(Manifest {
+                        digest: digest_of(&bytes),
+                        media_type,
+                        bytes,
+                    });
+                }
+                Err(BodyError::Cut(_)) if cuts + 1 < self.options.retry.attempts => {
+                    cuts += 1;
+                    tokio::time::sleep(self.options.retry.delay(cuts)).await;
+                }
+                Err(e) => return Err(e.into_error("GET", url)),
+            }
+        }
     }
 
     /// Sends a request with authentication and retries; returns the final response, whatever its
@@ -794,15 +883,16 @@ impl RegistryClient {
         for s in scope.key().split(' ') {
             query.push(format!("scope={}", url_encode(s)));
         }
-        let request = match credentials {
+        let request = || match credentials {
             Credentials::IdentityToken { token, .. } => {
-                query.push("grant_type=refresh_token".into());
-                query.push(format!("refresh_token={}", url_encode(token)));
-                query.push("client_id=socix".into());
+                let mut form = query.clone();
+                form.push("grant_type=refresh_token".into());
+                form.push(format!("refresh_token={}", url_encode(token)));
+                form.push("client_id=socix".into());
                 self.http
                     .post(realm)
                     .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(query.join("&"))
+                    .body(form.join("&"))
             }
             Credentials::Basic {
                 username, password, ..
@@ -812,15 +902,43 @@ impl RegistryClient {
                 .header(AUTHORIZATION, basic_header(username, password)),
             Credentials::Anonymous => self.http.get(format!("{realm}?{}", query.join("&"))),
         };
-        let response = request.send().await.map_err(|e| RegistryError::Transport {
-            method: "GET".into(),
-            url: realm.to_owned(),
-            message: error_chain(&e),
-        })?;
-        let response = self
-            .expect(response, &Method::GET, realm, &[StatusCode::OK])
-            .await?;
-        let body = read_limited(response, 1 << 20, realm).await?;
+        let method = if matches!(credentials, Credentials::IdentityToken { .. }) {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        // The token service fails as registries do: a refused connection, a 503, a body cut
+        // short are retried within the same policy.
+        let mut failures = 0;
+        let body = loop {
+            let failure = match request().send().await {
+                Err(e) => RegistryError::Transport {
+                    method: method.to_string(),
+                    url: realm.to_owned(),
+                    message: error_chain(&e),
+                },
+                Ok(response) => match self
+                    .expect(response, &method, realm, &[StatusCode::OK])
+                    .await
+                {
+                    Err(e) => e,
+                    Ok(response) => match read_body(response, 1 << 20).await {
+                        Ok(body) => break body,
+                        Err(e) => e.into_error(method.as_str(), realm),
+                    },
+                },
+            };
+            failures += 1;
+            let transient = match &failure {
+                RegistryError::Transport { .. } => true,
+                RegistryError::Status { status, .. } => retriable_status(*status),
+                _ => false,
+            };
+            if !transient || failures >= self.options.retry.attempts {
+                return Err(failure);
+            }
+            tokio::time::sleep(self.options.retry.delay(failures)).await;
+        };
         let answer: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
                 context: format!("token from {realm}"),
@@ -867,18 +985,6 @@ fn is_retriable(e: &RegistryError) -> bool {
     }
 }
 
-/// A manifest-like document from a response, with its media type and digest.
-async fn read_manifest(response: Response, url: &str) -> Result<Manifest, RegistryError> {
-    let media_type = content_type(&response);
-    let bytes = read_limited(response, MAX_MANIFEST, url).await?;
-    let digest = digest_of(&bytes);
-    Ok(Manifest {
-        bytes,
-        media_type,
-        digest,
-    })
-}
-
 fn content_type(response: &Response) -> String {
     response
         .headers()
@@ -906,26 +1012,49 @@ async fn error_message(response: Response) -> (Option<String>, String) {
     (None, text)
 }
 
-async fn read_limited(response: Response, limit: usize, url: &str) -> Result<Bytes, RegistryError> {
+/// A manifest refused because `repository` lacks one of its children, which is not there.
+fn child_missing(repository: &str, kind: &str, digest: &str) -> RegistryError {
+    RegistryError::Protocol {
+        context: format!("storing a manifest in {repository}"),
+        message: format!("the registry does not have its {kind} {digest}"),
+    }
+}
+
+/// Why a response body could not be read whole.
+enum BodyError {
+    /// The connection failed mid-body: worth asking again.
+    Cut(reqwest::Error),
+    /// More bytes than the caller would hold.
+    TooLarge(usize),
+}
+
+impl BodyError {
+    fn into_error(self, method: &str, url: &str) -> RegistryError {
+        match self {
+            BodyError::Cut(e) => RegistryError::Transport {
+                method: method.to_owned(),
+                url: url.to_owned(),
+                message: error_chain(&e),
+            },
+            BodyError::TooLarge(limit) => RegistryError::Protocol {
+                context: url.to_owned(),
+                message: format!("response larger than {limit} bytes"),
+            },
+        }
+    }
+}
+
+/// A response body whole, refused past `limit` bytes (before reading, when its length says so).
+async fn read_body(response: Response, limit: usize) -> Result<Bytes, BodyError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(RegistryError::Protocol {
-            context: url.to_owned(),
-            message: format!("response larger than {limit} bytes"),
-        });
+        return Err(BodyError::TooLarge(limit));
     }
     let mut body = response.bytes_stream();
     let mut data = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| RegistryError::Transport {
-            method: "GET".into(),
-            url: url.to_owned(),
-            message: error_chain(&e),
-        })?;
+        let chunk = chunk.map_err(BodyError::Cut)?;
         if data.len() + chunk.len() > limit {
-            return Err(RegistryError::Protocol {
-                context: url.to_owned(),
-                message: format!("response larger than {limit} bytes"),
-            });
+            return Err(BodyError::TooLarge(limit));
         }
         data.extend_from_slice(&chunk);
     }

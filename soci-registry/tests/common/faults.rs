@@ -22,6 +22,8 @@ pub enum Fault {
     Pass,
     /// Answer this status without forwarding.
     Status(u16),
+    /// Answer this status with this OCI error code without forwarding.
+    Refuse(u16, &'static str),
     /// Close the connection without answering.
     Reset,
     /// Forward it, but cut the response body after half its bytes.
@@ -116,18 +118,8 @@ async fn handle(
         .unwrap()
         .push(format!("{method} {path} -> {fault:?}"));
     match fault {
-        Fault::Status(code) => {
-            let body = Full::new(Bytes::from_static(
-                b"{\"errors\":[{\"code\":\"INJECTED\",\"message\":\"injected fault\"}]}",
-            ))
-            .map_err(|never: Infallible| match never {})
-            .boxed();
-            return Ok(Response::builder()
-                .status(code)
-                .header("content-type", "application/json")
-                .body(body)
-                .unwrap());
-        }
+        Fault::Status(status) => return Ok(refusal(status, "INJECTED")),
+        Fault::Refuse(status, code) => return Ok(refusal(status, code)),
         Fault::Reset => return Err(std::io::Error::other("injected reset")),
         Fault::Pass | Fault::Truncate => {}
     }
@@ -158,15 +150,32 @@ async fn handle(
     let data = answer.bytes().await.map_err(std::io::Error::other)?;
     let body: Body = if fault == Fault::Truncate && data.len() > 1 {
         let half = data.slice(..data.len() / 2);
-        let frames = futures_util::stream::iter(vec![
-            Ok(Frame::data(half)),
-            Err(std::io::Error::other("injected truncation")),
-        ]);
-        StreamBody::new(frames).boxed()
+        // The cut comes a moment after the first half, so the status line, headers and half
+        // the body are on the wire first, as when a connection drops mid-body (an error
+        // right away makes hyper drop the response before its headers).
+        let first = futures_util::stream::iter([Ok(Frame::data(half))]);
+        let cut = futures_util::stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Err(std::io::Error::other("injected truncation"))
+        });
+        StreamBody::new(futures_util::StreamExt::chain(first, cut)).boxed()
     } else {
         Full::new(data)
             .map_err(|never: Infallible| match never {})
             .boxed()
     };
     Ok(response.body(body).unwrap())
+}
+
+/// An error answer with an OCI error body.
+fn refusal(status: u16, code: &str) -> Response<Body> {
+    let text = format!(r#"{{"errors":[{{"code":"{code}","message":"injected fault"}}]}}"#);
+    let body = Full::new(Bytes::from(text))
+        .map_err(|never: Infallible| match never {})
+        .boxed();
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap()
 }
