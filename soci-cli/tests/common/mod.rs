@@ -1,5 +1,5 @@
-//! Shared by the CLI's test binaries: skopeo to push images into a real registry (from
-//! `soci_registry::testing`), and the `socix` binary with helpers to run it.
+//! Shared by the CLI's test binaries: the `socix` binary with helpers to run it, the sample
+//! image, and skopeo for the interoperability test.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -71,20 +71,17 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 }
 
 /// Copies an image with skopeo (`oci:DIR:TAG` to `docker://HOST/REPO:TAG`, or back), over plain
-/// HTTP with `creds` if given.
-pub fn skopeo_copy(from: &str, to: &str, creds: Option<&str>) {
-    let mut cmd = Command::new("skopeo");
-    cmd.args([
-        "copy",
-        "--quiet",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-    ]);
-    if let Some(creds) = creds {
-        cmd.arg(format!("--dest-creds={creds}"));
-    }
-    let out = cmd
-        .args([from, to])
+/// HTTP.
+pub fn skopeo_copy(from: &str, to: &str) {
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            from,
+            to,
+        ])
         .output()
         .expect("skopeo is needed: apt-get install skopeo");
     assert!(
