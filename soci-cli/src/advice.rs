@@ -1,7 +1,36 @@
-//! What to do about an error: hints printed under the message, chosen from the typed errors
-//! the libraries return (the message itself already says what failed).
+//! What to say about an error: the message (the error and its causes) and hints printed under
+//! it, chosen from the typed errors the libraries return (the message itself already says what
+//! failed).
 
-use soci_registry::{LayerError, PipelineError, RegistryError};
+use soci_core::SpanSizeError;
+use soci_registry::{LayerError, OciLayout, PipelineError, RegistryError};
+
+use crate::build::Retag;
+
+/// The error and its causes on one line, `: `-separated as anyhow's `{:#}` does, but without a
+/// cause whose text the message before it already contains: typed errors often print their
+/// source (`path: Not a directory (os error 20)`) and return it as their source too.
+pub(crate) fn message(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// The context of an error met while writing the result (`cannot write to …`): its hints speak
+/// of the destination, not of a missing input file.
+#[derive(Debug)]
+pub(crate) struct Writing(pub(crate) String);
+
+impl std::fmt::Display for Writing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The hints for `error`, most useful first, each once.
 pub(crate) fn hints(error: &anyhow::Error, plain_http: bool) -> Vec<String> {
@@ -11,13 +40,23 @@ pub(crate) fn hints(error: &anyhow::Error, plain_http: bool) -> Vec<String> {
             hints.push(hint);
         }
     };
+    let writing = error.downcast_ref::<Writing>().is_some();
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<PipelineError>() {
             for hint in pipeline(e, plain_http) {
                 add(hint);
             }
         } else if let Some(e) = cause.downcast_ref::<RegistryError>()
-            && let Some(hint) = registry(e, plain_http)
+            && let Some(hint) = registry(e, plain_http, writing)
+        {
+            add(hint);
+        } else if let Some(e) = cause.downcast_ref::<SpanSizeError>() {
+            add(span_size(e));
+        } else if let Some(e) = cause.downcast_ref::<Retag>() {
+            add(retag(e));
+        } else if writing
+            && let Some(e) = cause.downcast_ref::<std::io::Error>()
+            && let Some(hint) = write_failure(e)
         {
             add(hint);
         }
@@ -25,9 +64,58 @@ pub(crate) fn hints(error: &anyhow::Error, plain_http: bool) -> Vec<String> {
     hints
 }
 
+fn span_size(e: &SpanSizeError) -> String {
+    match e {
+        SpanSizeError::TooSmall { .. } => format!(
+            "leave --span-size out for the default ({} bytes = 4 MiB), or pass \
+             --allow-small-spans if a tiny span size is really meant (tests, experiments)",
+            soci_ztoc::DEFAULT_SPAN_SIZE
+        ),
+        _ => format!(
+            "--span-size is the uncompressed distance between checkpoints: leave it out for the \
+             default ({} bytes = 4 MiB)",
+            soci_ztoc::DEFAULT_SPAN_SIZE
+        ),
+    }
+}
+
+fn retag(e: &Retag) -> String {
+    match e {
+        Retag::Source { .. } => "give the result its own tag (leave --tag-suffix at its default \
+             -soci, or give DEST or --tag another tag); --force moves the source's tag to the \
+             SOCI-enabled image"
+            .into(),
+        Retag::Suffixed { .. } => "convert the original image (the tag without the suffix), or \
+             give the result's tag with DEST or --tag; --force converts this one anyway"
+            .into(),
+    }
+}
+
+/// What to do about a file that could not be written.
+fn write_failure(e: &std::io::Error) -> Option<String> {
+    use std::io::ErrorKind;
+    Some(match e.kind() {
+        ErrorKind::NotADirectory => {
+            "a part of the destination path is a file, not a directory: choose another \
+             destination"
+                .into()
+        }
+        ErrorKind::NotFound => "a directory on the destination path does not exist and could \
+             not be created: check the path"
+            .into(),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+            "this user cannot write there: choose a destination it can write to".into()
+        }
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            "the destination's file system is full: free space or choose another destination".into()
+        }
+        _ => return None,
+    })
+}
+
 fn pipeline(e: &PipelineError, plain_http: bool) -> Vec<String> {
     match e {
-        PipelineError::Registry(e) => registry(e, plain_http).into_iter().collect(),
+        PipelineError::Registry(e) => registry(e, plain_http, false).into_iter().collect(),
         PipelineError::NoZtocs => vec![format!(
             "a layer gets a zTOC only if its compressed size is at least --min-layer-size \
              (default {} bytes = 10 MiB) and it is a tar or gzip layer; lower it (e.g. \
@@ -50,14 +138,17 @@ fn pipeline(e: &PipelineError, plain_http: bool) -> Vec<String> {
                 // Reading the layer or storing its zTOC.
                 other => std::error::Error::source(other)
                     .and_then(|s| s.downcast_ref::<RegistryError>())
-                    .and_then(|s| registry(s, plain_http)),
+                    .and_then(|s| {
+                        registry(s, plain_http, matches!(other, LayerError::Store { .. }))
+                    }),
             })
             .collect(),
         _ => Vec::new(),
     }
 }
 
-fn registry(e: &RegistryError, plain_http: bool) -> Option<String> {
+/// The hint for a registry or layout error; `writing` when it was met storing the result.
+fn registry(e: &RegistryError, plain_http: bool, writing: bool) -> Option<String> {
     match e {
         RegistryError::Auth {
             registry, tried, ..
@@ -93,11 +184,15 @@ fn registry(e: &RegistryError, plain_http: bool) -> Option<String> {
              stored; push or copy it again"
                 .into(),
         ),
+        RegistryError::Io { source, .. } if writing => write_failure(source),
         RegistryError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Some(
             "a file of the layout is missing: check the path, or that the layout holds \
                  every blob of the image"
                 .into(),
         ),
+        RegistryError::Protocol { context, message } if message.contains("say which one") => {
+            Some(layout_names(context))
+        }
         RegistryError::Protocol { message, .. } if message.contains("unsupported media type") => {
             Some(
                 "socix reads OCI image manifests and indexes and Docker schema 2 manifests and \
@@ -114,6 +209,30 @@ fn registry(e: &RegistryError, plain_http: bool) -> Option<String> {
             )
         }
         _ => None,
+    }
+}
+
+/// Which images a layout has to choose from, when it was opened without a name and has
+/// several entries: the named ones (entries without a name, such as SOCI indexes V1 and other
+/// referrers, are not images to pick).
+fn layout_names(root: &str) -> String {
+    let named: Vec<String> = OciLayout::open(root)
+        .and_then(|layout| layout.entries())
+        .map(|entries| entries.into_iter().filter_map(|e| e.name).collect())
+        .unwrap_or_default();
+    match &named[..] {
+        // An archive's layout is unpacked in a directory that is gone by now.
+        [] => "add the image's name after the path (oci:DIR:NAME, oci-archive:FILE:NAME): the \
+               org.opencontainers.image.ref.name of an entry of index.json"
+            .into(),
+        [one] => format!(
+            "its only named image is {one:?}: add it after the path (oci:DIR:{one}); the other \
+             entries have no name (SOCI indexes V1 and other referrers)"
+        ),
+        _ => format!(
+            "name one of its images after the path (oci:DIR:NAME): {}",
+            named.join(", ")
+        ),
     }
 }
 
@@ -149,4 +268,34 @@ fn transport(url: &str, message: &str, plain_http: bool) -> String {
     format!(
         "check that the registry {host} is running and reachable from here (DNS, proxy, firewall)"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_said_is_not_repeated() {
+        let io = std::io::Error::from_raw_os_error(20);
+        let text = io.to_string();
+        let error = anyhow::Error::new(RegistryError::Io {
+            path: "/etc/passwd/x".into(),
+            source: io,
+        })
+        .context(Writing("cannot write to oci:/etc/passwd/x".into()));
+        assert_eq!(
+            message(&error),
+            format!("cannot write to oci:/etc/passwd/x: /etc/passwd/x: {text}")
+        );
+        assert_eq!(
+            hints(&error, false),
+            [
+                "a part of the destination path is a file, not a directory: choose another \
+              destination"
+            ]
+        );
+        // Causes that add something are all kept.
+        let error = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(message(&error), "outer: inner");
+    }
 }

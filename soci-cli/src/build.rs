@@ -5,10 +5,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use soci_core::Platform;
+use soci_core::{Platform, SpanSizeError, validate_span_size};
 use soci_registry::{BuildConfig, Image, ImageRef, Source};
 use soci_ztoc::{DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE};
 
+use crate::advice::Writing;
 use crate::connect::ConnectArgs;
 use crate::progress::Reporter;
 use crate::refs::{RefArg, parse_ref};
@@ -38,9 +39,14 @@ DEST's tag names the result; without one (or without DEST) it is the source tag 
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Build")]
 pub(crate) struct BuildArgs {
-    /// Span size in bytes: uncompressed distance between the checkpoints of a zTOC.
+    /// Span size in bytes: uncompressed distance between the checkpoints of a zTOC. At least
+    /// 65536 (64 KiB) unless --allow-small-spans: each span adds a 32 KiB checkpoint.
     #[arg(long, default_value_t = DEFAULT_SPAN_SIZE, value_parser = clap::value_parser!(i64).range(0..))]
     span_size: i64,
+    /// Accept a --span-size below 64 KiB (for tests and experiments: the zTOC grows towards
+    /// the size of the layer).
+    #[arg(long)]
+    allow_small_spans: bool,
     /// Layers whose compressed size is below this get no zTOC (equal is indexed).
     #[arg(long, default_value_t = soci_core::DEFAULT_MIN_LAYER_SIZE)]
     min_layer_size: u64,
@@ -63,7 +69,9 @@ pub(crate) struct BuildArgs {
     /// Recorded in every zTOC and index; zTOCs are reused only from builds with the same one.
     #[arg(long, default_value = DEFAULT_BUILD_TOOL_IDENTIFIER)]
     build_tool_identifier: String,
-    /// Build every zTOC again, even where one from an earlier run could be reused.
+    /// Build every zTOC again, even where one from an earlier run could be reused. For convert,
+    /// also write the result where it moves the source's own tag, or from a source whose tag
+    /// already ends with --tag-suffix.
     #[arg(short, long)]
     force: bool,
     /// Layers indexed at once [default: the number of cores].
@@ -82,10 +90,11 @@ pub(crate) fn parse_platform(s: &str) -> Result<Platform, String> {
 }
 
 impl BuildArgs {
-    fn config(&self, allow_empty: bool) -> BuildConfig {
+    /// The pipeline's configuration; refuses a span size `soci_core` does not accept.
+    fn config(&self, allow_empty: bool) -> Result<BuildConfig, SpanSizeError> {
         let defaults = BuildConfig::default();
-        BuildConfig {
-            span_size: self.span_size,
+        Ok(BuildConfig {
+            span_size: validate_span_size(self.span_size, self.allow_small_spans)?,
             min_layer_size: self.min_layer_size,
             build_tool_identifier: self.build_tool_identifier.clone(),
             xattr_optimization: self.optimizations.contains(&Optimization::Xattr),
@@ -97,7 +106,7 @@ impl BuildArgs {
             concurrency: self.jobs.map_or(defaults.concurrency, usize::from),
             force: self.force,
             allow_empty,
-        }
+        })
     }
 }
 
@@ -105,9 +114,10 @@ impl BuildArgs {
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Output")]
 pub(crate) struct ReportArgs {
-    /// Print the report as one JSON document on stdout (progress still goes to stderr).
+    /// Print the report as one JSON document on stdout (progress still goes to stderr); an
+    /// error is then a JSON document too: `{"error": …, "hint": …}`.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// No progress; only the summary (or the JSON document) and errors.
     #[arg(short, long)]
     quiet: bool,
@@ -128,20 +138,20 @@ pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,
     #[command(flatten)]
-    report: ReportArgs,
+    pub(crate) report: ReportArgs,
 }
 
 impl CreateArgs {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         let started = Instant::now();
+        let config = self.build.config(false)?;
         let connection = self.connect.connection()?;
         let dest = self.dest.as_ref().unwrap_or(&self.source);
         let image = open_image(&connection, &self.source).await?;
         let (destination, _) = connection
             .destination(&dest.parsed)
             .await
-            .with_context(|| format!("cannot write to {}", dest.place()))?;
-        let config = self.build.config(false);
+            .with_context(|| Writing(format!("cannot write to {}", dest.place())))?;
         tracing::debug!(destination = %dest.place(), ?config, "creating a SOCI index V1");
         let reporter = Reporter::new(self.report.quiet, "->");
         reporter.say(&format!("Indexing {} (SOCI index V1)", self.source));
@@ -187,12 +197,13 @@ pub(crate) struct ConvertArgs {
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,
     #[command(flatten)]
-    report: ReportArgs,
+    pub(crate) report: ReportArgs,
 }
 
 impl ConvertArgs {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         let started = Instant::now();
+        let config = self.build.config(self.allow_empty)?;
         let connection = self.connect.connection()?;
         let dest = self.dest.as_ref().unwrap_or(&self.source);
         if let ImageRef::Registry(r) = &dest.parsed
@@ -202,13 +213,26 @@ impl ConvertArgs {
             bail!("the destination {dest} names a digest; give a repository or repository:tag");
         }
         let image = open_image(&connection, &self.source).await?;
+        let source_tag = source_tag(&self.source, &image)?;
         let tag = match (
             self.tag.as_deref(),
             self.dest.as_ref().and_then(RefArg::typed_tag),
         ) {
             (Some(tag), _) | (None, Some(tag)) => tag.to_owned(),
-            (None, None) => match source_tag(&self.source, &image)? {
-                Some(tag) => format!("{tag}{}", self.tag_suffix),
+            (None, None) => match &source_tag {
+                Some(tag) => {
+                    if !self.build.force
+                        && !self.tag_suffix.is_empty()
+                        && tag.ends_with(&self.tag_suffix)
+                    {
+                        return Err(Retag::Suffixed {
+                            source: self.source.to_string(),
+                            suffix: self.tag_suffix,
+                        }
+                        .into());
+                    }
+                    format!("{tag}{}", self.tag_suffix)
+                }
                 None => bail!(
                     "{} names no tag to derive the result's from; give DEST a tag or pass --tag",
                     self.source
@@ -217,11 +241,19 @@ impl ConvertArgs {
         };
         validate_tag(&tag)?;
         let output = dest.at_tag(&tag);
+        if !self.build.force
+            && source_tag.as_deref() == Some(tag.as_str())
+            && same_place(&self.source.parsed, &output)
+        {
+            return Err(Retag::Source {
+                output: output.to_string(),
+            }
+            .into());
+        }
         let (destination, _) = connection
             .destination(&output)
             .await
-            .with_context(|| format!("cannot write to {output}"))?;
-        let config = self.build.config(self.allow_empty);
+            .with_context(|| Writing(format!("cannot write to {output}")))?;
         tracing::debug!(%output, ?config, "converting into a SOCI-enabled image");
         let reporter = Reporter::new(self.report.quiet, "->");
         reporter.say(&format!("Converting {} into {output}", self.source));
@@ -266,6 +298,62 @@ fn source_tag(source: &RefArg, image: &Image) -> anyhow::Result<Option<String>> 
         _ => None,
     })
 }
+
+/// Whether two references name the same repository or layout (whatever their tags): layouts
+/// and archives by their canonical path, so `oci:./x` and `oci:/abs/x` are one place.
+fn same_place(a: &ImageRef, b: &ImageRef) -> bool {
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.into());
+    match (a, b) {
+        (ImageRef::Registry(a), ImageRef::Registry(b)) => {
+            a.registry == b.registry && a.repository == b.repository
+        }
+        (ImageRef::Layout { path: a, .. }, ImageRef::Layout { path: b, .. })
+        | (ImageRef::Archive { path: a, .. }, ImageRef::Archive { path: b, .. }) => {
+            canonical(a) == canonical(b)
+        }
+        _ => false,
+    }
+}
+
+/// A conversion refused because its result's tag is almost surely a mistake (`--force` writes
+/// it anyway).
+#[derive(Debug)]
+pub(crate) enum Retag {
+    /// The result would take the source's own tag (`--tag-suffix ''`, or DEST the same as
+    /// SOURCE), moving it off the original image.
+    Source {
+        /// The result's reference.
+        output: String,
+    },
+    /// The source's tag already ends with the suffix (`latest-soci` would give
+    /// `latest-soci-soci`): it is most likely a SOCI-enabled image already.
+    Suffixed {
+        /// The source reference.
+        source: String,
+        /// The tag suffix.
+        suffix: String,
+    },
+}
+
+impl std::fmt::Display for Retag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Retag::Source { output } => write!(
+                f,
+                "the result would be {output}, the source's own tag: converting would move \
+                 the tag off the original image"
+            ),
+            Retag::Suffixed { source, suffix } => write!(
+                f,
+                "the tag of {source} already ends with {suffix:?}: it looks like a \
+                 SOCI-enabled image already, and its result would be tagged with {suffix:?} \
+                 twice"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Retag {}
 
 /// A tag registries accept, checked before anything is built.
 fn validate_tag(tag: &str) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ use soci_registry::{FoundIndex, Image};
 
 use crate::build::{open_image, parse_platform};
 use crate::connect::ConnectArgs;
-use crate::output::{print_json, print_table};
+use crate::output::{line, note, print_json, print_table};
 use crate::refs::{RefArg, parse_ref};
 
 #[derive(Subcommand)]
@@ -35,6 +35,14 @@ impl IndexCommand {
         match self {
             IndexCommand::List(args) => &args.select.connect,
             IndexCommand::Info(args) => &args.select.connect,
+        }
+    }
+
+    /// Whether `--json` was given (`info` prints JSON always, but has no such flag).
+    pub(crate) fn json(&self) -> bool {
+        match self {
+            IndexCommand::List(args) => args.json,
+            IndexCommand::Info(_) => false,
         }
     }
 
@@ -84,21 +92,25 @@ impl Select {
     pub(crate) async fn find_some(&self) -> anyhow::Result<(Image, Vec<FoundIndex>)> {
         let (image, found) = self.find().await?;
         if found.is_empty() {
-            let platforms = if self.platforms.is_empty() {
-                String::new()
-            } else {
-                let names: Vec<String> = self.platforms.iter().map(|p| p.to_string()).collect();
-                format!(" for {}", names.join(", "))
-            };
-            bail!(
-                "{} has no SOCI index{platforms}; build one with `socix convert {}` (V2, a new \
-                 image tagged <tag>-soci) or `socix create {}` (V1, beside the image)",
-                self.image,
-                self.image.raw,
-                self.image.raw
-            );
+            bail!("{}", self.none_found());
         }
         Ok((image, found))
+    }
+
+    /// That the image has no SOCI index (for the platforms asked), and how to build one: the
+    /// error of commands that need one, the note of listings that found none.
+    pub(crate) fn none_found(&self) -> String {
+        let platforms = if self.platforms.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = self.platforms.iter().map(|p| p.to_string()).collect();
+            format!(" for {}", names.join(", "))
+        };
+        format!(
+            "{} has no SOCI index{platforms}; build one with `socix convert {}` (V2, a new image \
+             tagged <tag>-soci) or `socix create {}` (V1, beside the image)",
+            self.image, self.image.raw, self.image.raw
+        )
     }
 }
 
@@ -136,9 +148,15 @@ impl ListArgs {
         if self.json {
             return print_json(&found);
         }
+        // Not an error (a listing that finds nothing succeeds), but a bare header would leave
+        // the user guessing: say so on stderr, as `verify` does, and keep stdout empty.
+        if found.is_empty() {
+            note(self.select.none_found());
+            return Ok(());
+        }
         if self.quiet {
             for f in &found {
-                println!("{}", f.index.digest);
+                line(&f.index.digest)?;
             }
             return Ok(());
         }

@@ -3,6 +3,10 @@
 //! A thin shell: it parses arguments, calls the libraries and reports. Exit codes: 0 success,
 //! 1 failure, 2 usage error (clap's own code, kept so scripts can tell a typo from a failure).
 
+// `println!` and `eprintln!` panic when the reader has gone (`socix … | head`): output goes
+// through `output`, whose writes return the error instead.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod advice;
 mod build;
 mod connect;
@@ -95,6 +99,18 @@ impl Command {
         }
     }
 
+    /// Whether the command was asked for JSON, so its errors are a JSON document too.
+    fn json(&self) -> bool {
+        match self {
+            Command::Create(args) => args.report.json,
+            Command::Convert(args) => args.report.json,
+            Command::Index(command) => command.json(),
+            Command::Ztoc(command) => command.json(),
+            Command::Verify(args) => args.json,
+            Command::SampleImage(_) | Command::Completions { .. } => false,
+        }
+    }
+
     async fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Create(args) => args.run().await,
@@ -104,12 +120,10 @@ impl Command {
             Command::Verify(args) => args.run().await,
             Command::SampleImage(args) => args.run(),
             Command::Completions { shell } => {
-                clap_complete::generate(
-                    shell,
-                    &mut Cli::command(),
-                    "socix",
-                    &mut std::io::stdout(),
-                );
+                // Generated in memory: clap_complete panics on a failed write.
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "socix", &mut script);
+                std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
                 Ok(())
             }
         }
@@ -117,32 +131,62 @@ impl Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Usage errors (exit 2) are errors too: with --json, also one JSON document.
+            if e.use_stderr() && std::env::args_os().any(|a| a == "--json") {
+                let rendered = e.to_string();
+                print_error_json(error_line(&rendered).unwrap_or(&rendered), &[]);
+            }
+            e.exit()
+        }
+    };
     init_logging(cli.verbose);
     let plain_http = cli.command.plain_http();
+    let json = cli.command.json();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("socix: cannot start the async runtime: {e}");
+            output::note(format_args!("socix: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
     let result = runtime.block_on(cli.command.run());
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        // The reader of our output went away (`| head`): nothing left to say.
+        // The reader of our output went away (`| head`): nothing left to say, as `ls | head`.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("socix: {e:#}");
-            for hint in advice::hints(&e, plain_http) {
-                eprintln!("hint: {hint}");
+            let message = advice::message(&e);
+            let hints = advice::hints(&e, plain_http);
+            output::note(format_args!("socix: {message}"));
+            for hint in &hints {
+                output::note(format_args!("hint: {hint}"));
+            }
+            // A failed verification has already printed its document (`"ok": false`).
+            if json && !e.is::<verify::Failed>() {
+                print_error_json(&message, &hints);
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The first line of clap's error, without its `error: ` prefix.
+fn error_line(rendered: &str) -> Option<&str> {
+    rendered.lines().next()?.strip_prefix("error: ")
+}
+
+/// `{"error": …, "hint": …}` on stdout, for scripts that read the `--json` output: the hints
+/// joined by newlines, or null when there is none.
+fn print_error_json(message: &str, hints: &[String]) {
+    let hint = (!hints.is_empty()).then(|| hints.join("\n"));
+    // Written or not: stderr already says it, and a closed stdout is no new failure.
+    let _ = output::print_json(&serde_json::json!({ "error": message, "hint": hint }));
 }
 
 /// Logs go to stderr, so stdout stays the command's output (a summary, one JSON document).

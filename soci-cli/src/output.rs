@@ -1,9 +1,17 @@
-//! Writing results: files replaced atomically, JSON documents on stdout.
+//! Writing results: files replaced atomically, JSON documents and lines on stdout, notes on
+//! stderr.
+//!
+//! Nothing here panics when the reader goes away (`socix … | head`): stdout writes return the
+//! error, which `main` turns into a quiet exit, and stderr notes are dropped. The crate denies
+//! `println!` and `eprintln!` (they panic on a closed pipe), so every write comes through here
+//! or through a `writeln!` whose error is returned.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+
+use crate::advice::Writing;
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so the
 /// target is either untouched or complete.
@@ -26,16 +34,28 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> 
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+        anyhow::Error::new(e).context(Writing(format!("cannot write {}", path.display())))
     })
 }
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout. Encoded first, then written, so a closed pipe is
+/// an `io::Error` (which `main` recognises) rather than hidden inside a `serde_json::Error`.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
+}
+
+/// A line on stdout.
+pub(crate) fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
+    writeln!(std::io::stdout().lock(), "{text}")
+}
+
+/// A line on stderr (progress, notes, errors). A failure to write it is ignored: stderr is
+/// where failures would be reported, so there is nowhere left to say anything.
+pub(crate) fn note(text: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Prints rows under a header, each column padded to its widest cell plus four spaces (the

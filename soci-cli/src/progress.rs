@@ -9,6 +9,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use soci_registry::Progress;
 
+use crate::output::note;
 use crate::summary::{bytes, short};
 
 /// The pipeline's progress callback.
@@ -61,7 +62,7 @@ impl Reporter {
     pub(crate) fn say(&self, line: &str) {
         match &self.mode {
             Mode::Quiet => {}
-            Mode::Lines => eprintln!("{line}"),
+            Mode::Lines => note(line),
             Mode::Bars { multi, .. } => {
                 let _ = multi.println(line);
             }
@@ -82,7 +83,7 @@ impl Reporter {
         match (&self.mode, event) {
             (Mode::Quiet, _) => {}
             (Mode::Lines, Progress::Started { digest, size }) => {
-                eprintln!("layer {digest}: reading {}", bytes(size));
+                note(format_args!("layer {digest}: reading {}", bytes(size)));
             }
             (Mode::Bars { multi, bars }, Progress::Started { digest, size }) => {
                 let bar = multi.add(ProgressBar::new(size));

@@ -2,7 +2,7 @@
 //! the user typed kept beside (whether a tag was typed cannot be told from the parsed form,
 //! which fills in `latest`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use soci_registry::ImageRef;
 
@@ -21,12 +21,88 @@ impl std::fmt::Display for RefArg {
     }
 }
 
-/// clap's parser for [`RefArg`]: a malformed reference is a usage error (exit 2).
+/// clap's parser for [`RefArg`]: a malformed reference is a usage error (exit 2), and so is a
+/// name without a transport that is a path on this machine (`/tmp/sample:latest`,
+/// `./sample`): that is never a registry, and the error says which `oci:` or `oci-archive:`
+/// reference was probably meant.
 pub(crate) fn parse_ref(raw: &str) -> Result<RefArg, String> {
-    let parsed = raw.parse::<ImageRef>().map_err(|e| e.to_string())?;
+    let parsed = raw.parse::<ImageRef>();
+    if !has_transport(raw) {
+        if let Some(meant) = local_layout(raw) {
+            let registry = if parsed.is_ok() && !looks_like_path(raw) {
+                format!(" (for the registry image of that name, write docker://{raw})")
+            } else {
+                String::new()
+            };
+            return Err(format!(
+                "{raw:?} names an OCI image layout on this machine, not an image in a \
+                 registry: did you mean {meant}?{registry}"
+            ));
+        }
+        if looks_like_path(raw) {
+            return Err(format!(
+                "{raw:?} is a path, not an image reference: write oci:DIR[:TAG] for an OCI \
+                 image layout directory, oci-archive:FILE[:TAG] for one in a tar file"
+            ));
+        }
+    }
+    let parsed = parsed.map_err(|e| e.to_string())?;
     Ok(RefArg {
         raw: raw.to_owned(),
         parsed,
+    })
+}
+
+/// Whether the reference names its transport (so it is never taken for a path).
+fn has_transport(raw: &str) -> bool {
+    ["oci:", "oci-archive:", "docker://"]
+        .iter()
+        .any(|prefix| raw.starts_with(prefix))
+}
+
+/// Whether a name can only be a path: no registry host or repository starts with `/`, `./` or
+/// `../` (`./app:1` would otherwise be read as repository `app` on a registry called `.`).
+fn looks_like_path(raw: &str) -> bool {
+    raw.starts_with('/') || raw.starts_with("./") || raw.starts_with("../")
+}
+
+/// The `oci:` or `oci-archive:` reference meant by `raw`, written without a transport, when
+/// what comes before its tag (a tag follows the last colon after the last slash, as in image
+/// references) is an OCI image layout directory, or a tar file holding one.
+pub(crate) fn local_layout(raw: &str) -> Option<String> {
+    let last_slash = raw.rfind('/').map_or(0, |i| i + 1);
+    let stem = match raw[last_slash..].rfind(':') {
+        Some(i) => &raw[..last_slash + i],
+        None => raw,
+    };
+    if stem.is_empty() {
+        return None;
+    }
+    let path = Path::new(stem);
+    if path.join("oci-layout").is_file() {
+        Some(format!("oci:{raw}"))
+    } else if path.is_file() && tar_holds_layout(path) {
+        Some(format!("oci-archive:{raw}"))
+    } else {
+        None
+    }
+}
+
+/// Whether a file is a tar with an `oci-layout` entry. Headers only, seeking past the data, and
+/// at most the first few thousand entries: an archive written by skopeo or socix has it near
+/// the start, and a huge unrelated tar must not be read whole for a hint.
+fn tar_holds_layout(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut archive = tar::Archive::new(file);
+    let Ok(entries) = archive.entries_with_seek() else {
+        return false;
+    };
+    entries.take(4096).map_while(Result::ok).any(|entry| {
+        entry
+            .path()
+            .is_ok_and(|p| p.components().eq(Path::new("oci-layout").components()))
     })
 }
 
@@ -77,14 +153,23 @@ pub(crate) enum Target {
 }
 
 /// clap's parser for [`Target`]: an existing file is a file (so `ztoc info layer.ztoc` works
-/// as before); everything else must be an image reference.
+/// as before), and so is a name that can only be a path (`./x`, `/x`, `x.ztoc`, a directory), so
+/// that a missing file is reported as missing, not looked up in a registry; everything else
+/// must be an image reference.
 pub(crate) fn parse_target(raw: &str) -> Result<Target, String> {
     let path = PathBuf::from(raw);
-    if path.is_file() {
+    let transport = has_transport(raw);
+    let layout = if transport { None } else { local_layout(raw) };
+    let path_like = !transport && (looks_like_path(raw) || raw.ends_with(".ztoc") || path.is_dir());
+    if layout.is_none() && (path.is_file() || path_like) {
         return Ok(Target::File(path));
     }
-    parse_ref(raw).map(Target::Image).map_err(|e| {
-        format!("{e} (and there is no file of that name; give a zTOC file or an image reference)")
+    parse_ref(raw).map(Target::Image).map_err(|e| match layout {
+        // The error names the layout reference meant.
+        Some(_) => e,
+        None => format!(
+            "{e} (and there is no file of that name; give a zTOC file or an image reference)"
+        ),
     })
 }
 

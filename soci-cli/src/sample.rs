@@ -18,6 +18,8 @@ use soci_core::{
 };
 use soci_registry::LayoutWriter;
 
+use crate::advice::Writing;
+use crate::output::line;
 use crate::summary::bytes;
 
 const GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -75,26 +77,28 @@ impl SampleArgs {
             OCI_MANIFEST,
         );
 
-        let mut writer = LayoutWriter::open(&self.dir)
-            .with_context(|| format!("cannot write a layout at {}", self.dir.display()))?;
+        let writing = || Writing(format!("cannot write a layout at {}", self.dir.display()));
+        let mut writer = LayoutWriter::open(&self.dir).with_context(writing)?;
         for blob in layers
             .iter()
             .map(|l| &l.gzip[..])
             .chain([&config[..], &manifest.bytes[..]])
         {
-            writer.write_blob(&soci_core::sha256_digest(blob), blob)?;
+            writer
+                .write_blob(&soci_core::sha256_digest(blob), blob)
+                .with_context(writing)?;
         }
         writer.name(serde_json::to_value(&manifest.descriptor)?, &self.tag);
-        writer.commit()?;
+        writer.commit().with_context(writing)?;
 
         let reference = format!("oci:{}:{}", self.dir.display(), self.tag);
-        println!(
+        line(format_args!(
             "Wrote {reference} (linux/amd64, manifest {}): layers of {} and {}.",
             manifest.descriptor.digest,
             bytes(layers[0].gzip.len() as u64),
             bytes(layers[1].gzip.len() as u64)
-        );
-        println!("Next: socix convert {reference}");
+        ))?;
+        line(format_args!("Next: socix convert {reference}"))?;
         Ok(())
     }
 }

@@ -2,9 +2,10 @@
 //! `soci_registry::verify` (rebuilt byte for byte, every span inflated from its checkpoint,
 //! files extracted and compared with a plain untar); exit 1 if anything is wrong.
 
+use std::io::Write;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use soci_registry::{FileCheck, FoundIndex, LayerVerdict, VerifyConfig};
@@ -35,9 +36,10 @@ pub(crate) struct VerifyArgs {
     /// Layers checked at once [default: the number of cores].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
-    /// Print the verdicts as one JSON document on stdout.
+    /// Print the verdicts as one JSON document on stdout; an error other than a failed check
+    /// is then a JSON document too: `{"error": …, "hint": …}`.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// No progress; only the verdicts and errors.
     #[arg(short, long)]
     quiet: bool,
@@ -107,47 +109,86 @@ impl VerifyArgs {
                 indexes: checked,
             })?;
         } else {
+            let mut out = std::io::stdout().lock();
             for c in &checked {
-                println!(
-                    "SOCI index {} ({} {}, image manifest {})",
-                    c.index.index.digest,
-                    version(c.index.version),
-                    platform(c.index),
-                    short(&c.index.manifest.digest)
-                );
-                for l in &c.layers {
-                    if l.is_ok() {
-                        println!(
-                            "  ok    layer {}  ztoc {}  {} spans, {} files compared",
-                            short(&l.layer),
-                            short(&l.ztoc),
-                            l.spans_checked,
-                            l.files_checked
-                        );
-                    } else {
-                        println!("  FAIL  layer {}  ztoc {}", short(&l.layer), short(&l.ztoc));
-                        for problem in &l.problems {
-                            println!("          {problem}");
-                        }
-                    }
-                }
+                write_verdicts(&mut out, c)?;
             }
             if bad == 0 {
-                println!(
+                writeln!(
+                    out,
                     "Verified {total} zTOC{} of {} in {:.2} s: no problem.",
                     if total == 1 { "" } else { "s" },
                     self.select.image,
                     started.elapsed().as_secs_f64()
-                );
+                )?;
             }
         }
         if bad > 0 {
-            bail!(
-                "{bad} of {total} zTOCs of {} failed verification (problems listed above); if \
-                 the layers are intact, build the index again with --force",
-                self.select.image
-            );
+            return Err(Failed {
+                bad,
+                total,
+                image: self.select.image.to_string(),
+            }
+            .into());
         }
         Ok(())
     }
 }
+
+/// One index's verdicts, as text.
+fn write_verdicts(out: &mut impl Write, c: &Checked<'_>) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "SOCI index {} ({} {}, image manifest {})",
+        c.index.index.digest,
+        version(c.index.version),
+        platform(c.index),
+        short(&c.index.manifest.digest)
+    )?;
+    for l in &c.layers {
+        if l.is_ok() {
+            writeln!(
+                out,
+                "  ok    layer {}  ztoc {}  {} spans, {} files compared",
+                short(&l.layer),
+                short(&l.ztoc),
+                l.spans_checked,
+                l.files_checked
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  FAIL  layer {}  ztoc {}",
+                short(&l.layer),
+                short(&l.ztoc)
+            )?;
+            for problem in &l.problems {
+                writeln!(out, "          {problem}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Verification found problems. Its own type because stdout already tells them (the verdicts,
+/// or the `--json` document with `"ok": false`): `main` reports it on stderr and exits 1, but
+/// prints no second JSON document.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    bad: usize,
+    total: usize,
+    image: String,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} zTOCs of {} failed verification (problems listed above); if the layers \
+             are intact, build the index again with --force",
+            self.bad, self.total, self.image
+        )
+    }
+}
+
+impl std::error::Error for Failed {}

@@ -17,7 +17,7 @@ use soci_ztoc::{
 use crate::build::parse_platform;
 use crate::connect::ConnectArgs;
 use crate::index::{self, Select};
-use crate::output::{print_json, print_table, write_atomically};
+use crate::output::{line, note, print_json, print_table, write_atomically};
 use crate::refs::{RefArg, Target, parse_target};
 
 #[derive(Subcommand)]
@@ -37,8 +37,9 @@ pub(crate) enum ZtocCommand {
     List(ListArgs),
     /// Show every field of a zTOC: a file, or one of an image's.
     #[command(
-        after_help = "TARGET is a zTOC file if a file of that name exists, else an image \
-        reference; for an image, ZTOC picks one of its zTOCs by zTOC or layer digest (a unique \
+        after_help = "TARGET is a zTOC file if a file of that name exists or the name can \
+        only be a path (./x, ../x, /x, x.ztoc, a directory), else an image reference; for an \
+        image, ZTOC picks one of its zTOCs by zTOC or layer digest (a unique \
         prefix will do), and may be left out when there is only one.\n\n\
         Examples:\n  \
         socix ztoc info layer.ztoc\n  \
@@ -53,7 +54,8 @@ pub(crate) enum ZtocCommand {
         after_help = "Two forms:\n  \
             socix ztoc get-file ZTOC LAYER PATH    a zTOC file and the layer blob it was built from\n  \
             socix ztoc get-file IMAGE PATH         the topmost layer with a zTOC that has PATH\n\
-            The first argument is a zTOC file if a file of that name exists, else an image reference.\n\n\
+            The first argument is a zTOC file if a file of that name exists or the name can only be a\n\
+            path (./x, ../x, /x, x.ztoc, a directory), else an image reference.\n\n\
             Examples:\n  \
             socix ztoc get-file layer.ztoc layer.tar.gz etc/os-release\n  \
             socix ztoc get-file layer.ztoc layer.tar.gz usr/bin/env -o env\n  \
@@ -71,6 +73,16 @@ impl ZtocCommand {
             ZtocCommand::List(args) => Some(&args.select.connect),
             ZtocCommand::Info(args) => Some(&args.connect),
             ZtocCommand::GetFile(args) => Some(&args.connect),
+        }
+    }
+
+    /// Whether `--json` was given.
+    pub(crate) fn json(&self) -> bool {
+        match self {
+            ZtocCommand::Create(args) => args.json,
+            ZtocCommand::List(args) => args.json,
+            ZtocCommand::Info(args) => args.json,
+            ZtocCommand::GetFile(_) => false,
         }
     }
 
@@ -99,9 +111,14 @@ pub(crate) struct CreateArgs {
     /// Where to write the zTOC.
     #[arg(short, long)]
     output: PathBuf,
-    /// Span size in bytes: the uncompressed distance between checkpoints.
+    /// Span size in bytes: the uncompressed distance between checkpoints. At least 65536
+    /// (64 KiB) unless --allow-small-spans: each span adds a 32 KiB checkpoint.
     #[arg(long, default_value_t = DEFAULT_SPAN_SIZE, value_parser = clap::value_parser!(i64).range(0..))]
     span_size: i64,
+    /// Accept a --span-size below 64 KiB (for tests and experiments: the zTOC grows towards
+    /// the size of the layer).
+    #[arg(long)]
+    allow_small_spans: bool,
     /// How the layer is compressed.
     #[arg(long, value_enum, default_value_t = Compression::Auto)]
     compression: Compression,
@@ -130,6 +147,7 @@ struct Created<'a> {
 
 impl CreateArgs {
     fn run(self) -> anyhow::Result<()> {
+        let span_size = soci_core::validate_span_size(self.span_size, self.allow_small_spans)?;
         let open = || {
             File::open(&self.layer).with_context(|| format!("cannot open {}", self.layer.display()))
         };
@@ -147,7 +165,7 @@ impl CreateArgs {
             }
         };
         let options = BuildOptions {
-            span_size: self.span_size,
+            span_size,
             build_tool_identifier: self.build_tool_identifier.clone(),
             compression,
             // One layer at a time here: a free core hashes spans while this one inflates.
@@ -173,12 +191,12 @@ impl CreateArgs {
         if self.json {
             print_json(&created)
         } else {
-            println!(
+            line(format_args!(
                 "{} {} bytes -> {}",
                 created.digest,
                 created.size,
                 self.output.display()
-            );
+            ))?;
             Ok(())
         }
     }
@@ -320,10 +338,12 @@ impl InfoArgs {
     async fn run(self) -> anyhow::Result<()> {
         let (ztoc, bytes) = match &self.target {
             Target::File(path) => {
+                // Read first: a missing file is the error to report.
+                let read = read_ztoc(path)?;
                 if let Some(extra) = &self.ztoc {
                     bail!("{} is a zTOC file: {extra:?} is not needed", path.display());
                 }
-                read_ztoc(path)?
+                read
             }
             Target::Image(image) => {
                 let select = select(image, &self.platforms, &self.connect);
@@ -438,11 +458,13 @@ pub(crate) struct GetFileArgs {
 impl GetFileArgs {
     async fn run(self) -> anyhow::Result<()> {
         let data = match &self.target {
-            Target::File(ztoc) => {
+            Target::File(ztoc_path) => {
+                // Read first: a missing file is the error to report.
+                let (ztoc, _) = read_ztoc(ztoc_path)?;
                 let Some(path) = &self.third else {
                     bail!(
                         "{} is a zTOC file: give the layer blob and the file's name after it",
-                        ztoc.display()
+                        ztoc_path.display()
                     );
                 };
                 self.extract_from_files(ztoc, std::path::Path::new(&self.second), path)?
@@ -466,11 +488,10 @@ impl GetFileArgs {
 
     fn extract_from_files(
         &self,
-        ztoc: &std::path::Path,
+        ztoc: Ztoc,
         layer: &std::path::Path,
         path: &std::ffi::OsStr,
     ) -> anyhow::Result<Vec<u8>> {
-        let (ztoc, _) = read_ztoc(ztoc)?;
         let file = File::open(layer).with_context(|| format!("cannot open {}", layer.display()))?;
         let size = file.metadata()?.len();
         if i64::try_from(size).ok() != Some(ztoc.compressed_archive_size) {
@@ -580,9 +601,14 @@ impl ListArgs {
         if self.json {
             return print_json(&listed);
         }
+        // As `index list`: no bare header, but a note on stderr of how to get zTOCs.
+        if found.is_empty() {
+            note(self.select.none_found());
+            return Ok(());
+        }
         if self.quiet {
             for l in &listed {
-                println!("{}", l.digest);
+                line(l.digest)?;
             }
             return Ok(());
         }
