@@ -76,6 +76,21 @@ impl Destination {
         })
     }
 
+    /// Staging folders of interrupted writes to this destination (a new layout) that were found
+    /// and removed when it was opened: worth telling the user, who may have wondered where the
+    /// disk went.
+    pub fn reclaimed(&self) -> Vec<PathBuf> {
+        match self {
+            Destination::Layout { writer, .. } => writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .as_ref()
+                .map(|w| w.reclaimed().to_vec())
+                .unwrap_or_default(),
+            Destination::Registry { .. } => Vec::new(),
+        }
+    }
+
     /// Where to read what the destination already holds from.
     pub fn as_source(&self) -> Option<Source> {
         match self {

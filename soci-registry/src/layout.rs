@@ -13,6 +13,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::error::RegistryError;
+use crate::staging::Staging;
 
 /// The annotation naming an image in a layout's `index.json` (skopeo's `oci:DIR:NAME`).
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -136,14 +137,34 @@ impl OciLayout {
                 .ok_or_else(|| {
                     invalid(&self.root, format!("no image named {name:?} in index.json"))
                 }),
-            None if entries.len() == 1 => Ok(entries.into_iter().next().expect("one entry")),
-            None => Err(invalid(
-                &self.root,
-                format!(
-                    "index.json names {} images; say which one (oci:DIR:NAME)",
-                    entries.len()
-                ),
-            )),
+            None if entries.is_empty() => Err(invalid(&self.root, "index.json lists no image")),
+            None => {
+                // Unnamed entries beside named ones are SOCI index V1 manifests listed to keep
+                // them reachable, not images to choose from.
+                let named: Vec<&str> = entries.iter().filter_map(|e| e.name.as_deref()).collect();
+                let message = match named.as_slice() {
+                    _ if entries.len() == 1 => None,
+                    [_] => None,
+                    [] => Some(format!(
+                        "index.json lists {} manifests and names none",
+                        entries.len()
+                    )),
+                    names => Some(format!(
+                        "index.json names {} images ({})",
+                        names.len(),
+                        names.join(", ")
+                    )),
+                };
+                if let Some(message) = message {
+                    let hint = "; say which one (oci:DIR:NAME)";
+                    return Err(invalid(&self.root, format!("{message}{hint}")));
+                }
+                let single = entries.len() == 1;
+                entries
+                    .into_iter()
+                    .find(|e| single || e.name.is_some())
+                    .ok_or_else(|| invalid(&self.root, "index.json lists no image"))
+            }
         }
     }
 
@@ -186,6 +207,10 @@ pub struct LayoutWriter {
     target: PathBuf,
     /// Where blobs go: the target itself, or a directory beside it for a new layout.
     work: PathBuf,
+    /// For a new layout, the locked staging folder `work` is.
+    staging: Option<Staging>,
+    /// Staging folders of interrupted writers of the same target, removed on open.
+    reclaimed: Vec<PathBuf>,
     new: bool,
     /// `index.json` entries to add on commit, by name or (unnamed) by digest.
     entries: Vec<(Option<String>, Value)>,
@@ -209,17 +234,25 @@ impl LayoutWriter {
                     "exists, is not empty and is not an OCI image layout",
                 ));
             }
-            let name = target
-                .file_name()
-                .map_or("layout".into(), |n| n.to_string_lossy().into_owned());
-            let work = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&work);
-            std::fs::create_dir_all(work.join("blobs/sha256")).map_err(io_error(&work))?;
+            let (staging, reclaimed) = Staging::create(&target)?;
+            let work = staging.path.clone();
+            // The writer owns the folder from here: dropped, it removes it.
+            let writer = LayoutWriter {
+                target,
+                work,
+                staging: Some(staging),
+                reclaimed,
+                new,
+                entries: Vec::new(),
+                committed: false,
+            };
+            let work = &writer.work;
+            std::fs::create_dir_all(work.join("blobs/sha256")).map_err(io_error(work))?;
             write_file(
                 &work.join(LAYOUT_FILE),
                 br#"{"imageLayoutVersion":"1.0.0"}"#,
             )?;
-            work
+            return Ok(writer);
         } else {
             OciLayout::open(&target)?;
             std::fs::create_dir_all(target.join("blobs/sha256")).map_err(io_error(&target))?;
@@ -228,10 +261,18 @@ impl LayoutWriter {
         Ok(LayoutWriter {
             target,
             work,
+            staging: None,
+            reclaimed: Vec::new(),
             new,
             entries: Vec::new(),
             committed: false,
         })
+    }
+
+    /// The staging folders of earlier writers of this new layout that were interrupted (a
+    /// Ctrl-C, a kill) and were removed when this one opened.
+    pub fn reclaimed(&self) -> &[PathBuf] {
+        &self.reclaimed
     }
 
     /// Whether the layout (as being written) has a blob.
@@ -261,14 +302,12 @@ impl LayoutWriter {
     /// the blob appears under its digest only when [`BlobSink::finish`] has checked it.
     pub fn blob_sink(&self, digest: &str) -> Result<BlobSink, RegistryError> {
         let path = blob_path(&self.work, digest)?;
-        let tmp = temp_name(&path);
-        let file = std::fs::File::create(&tmp).map_err(io_error(&tmp))?;
+        let file = temp_beside(&path)?;
         Ok(BlobSink {
             file: std::io::BufWriter::with_capacity(1 << 20, file),
             hasher: <sha2::Sha256 as sha2::Digest>::new(),
             digest: digest.to_owned(),
             path,
-            tmp,
         })
     }
 
@@ -315,6 +354,9 @@ impl LayoutWriter {
         }
         let bytes = serde_json::to_vec(&index).map_err(|e| invalid(&index_path, e.to_string()))?;
         write_file(&index_path, &bytes)?;
+        if let Some(staging) = &mut self.staging {
+            staging.release()?;
+        }
         if self.new {
             // An empty directory at the target (or none) is replaced by the finished layout.
             if self.target.exists() {
@@ -338,69 +380,65 @@ impl Drop for LayoutWriter {
 /// A blob being streamed into a layout (see [`LayoutWriter::blob_sink`]); dropped unfinished,
 /// it leaves nothing behind.
 pub struct BlobSink {
-    file: std::io::BufWriter<std::fs::File>,
+    file: std::io::BufWriter<tempfile::NamedTempFile>,
     hasher: sha2::Sha256,
     digest: String,
     path: PathBuf,
-    tmp: PathBuf,
 }
 
 impl BlobSink {
     /// Appends bytes of the blob.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), RegistryError> {
         sha2::Digest::update(&mut self.hasher, bytes);
-        self.file.write_all(bytes).map_err(io_error(&self.tmp))
+        let tmp = self.file.get_ref().path().to_owned();
+        self.file.write_all(bytes).map_err(io_error(&tmp))
     }
 
     /// Checks the digest of what was written and moves the blob into place.
-    pub fn finish(mut self) -> Result<(), RegistryError> {
-        let actual = soci_ztoc::format_sha256(&sha2::Digest::finalize(self.hasher.clone()));
+    pub fn finish(self) -> Result<(), RegistryError> {
+        let actual = soci_ztoc::format_sha256(&sha2::Digest::finalize(self.hasher));
         if actual != self.digest {
             return Err(RegistryError::DigestMismatch {
                 what: "blob",
-                expected: self.digest.clone(),
+                expected: self.digest,
                 actual,
             });
         }
-        self.file.flush().map_err(io_error(&self.tmp))?;
-        self.file
-            .get_ref()
-            .sync_all()
-            .map_err(io_error(&self.tmp))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(io_error(&self.path))
+        let tmp = self
+            .file
+            .into_inner()
+            .map_err(|e| io_error(&self.path)(e.into_error()))?;
+        persist(tmp, &self.path)
     }
 }
 
-impl Drop for BlobSink {
-    fn drop(&mut self) {
-        // After a successful rename the temporary name is gone and this does nothing.
-        let _ = std::fs::remove_file(&self.tmp);
-    }
+/// A new temporary file beside `path`, under a name no other writer has (two writers of one
+/// blob, in this process or another, each write their own and the last rename wins with the
+/// same bytes); removed when dropped unless persisted.
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, RegistryError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy());
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_error(dir))
 }
 
-/// A temporary name beside `path` for writing it.
-fn temp_name(path: &Path) -> PathBuf {
-    path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map_or("file".into(), |n| n.to_string_lossy()),
-        std::process::id()
-    ))
+/// Moves a finished temporary file to `path`, durably.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), RegistryError> {
+    tmp.as_file().sync_all().map_err(io_error(tmp.path()))?;
+    tmp.persist(path).map_err(|e| io_error(path)(e.error))?;
+    Ok(())
 }
 
-/// Writes a file through a temporary name in the same directory and a rename.
+/// Writes a file through a temporary file in the same directory and a rename.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
-    let tmp = temp_name(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_error(path)(e)
-    })
+    let mut tmp = temp_beside(path)?;
+    tmp.write_all(bytes).map_err(io_error(tmp.path()))?;
+    persist(tmp, path)
 }
 
 #[cfg(test)]
@@ -466,10 +504,84 @@ mod tests {
             layout.resolve(Some("v1")).unwrap().digest,
             soci_ztoc::sha256_digest(b)
         );
+        let err = layout.resolve(None).unwrap_err().to_string();
+        assert!(err.contains("names 2 images (v1-soci, v1)"), "{err}");
+
+        // Unnamed entries (SOCI index V1 manifests) are not images to choose from.
+        let mut w = LayoutWriter::open(dir.path()).unwrap();
+        w.add(descriptor(a));
+        w.commit().unwrap();
+        let err = layout.resolve(None).unwrap_err().to_string();
         assert!(
-            layout.resolve(None).is_err(),
-            "two images: a name is needed"
+            err.contains("names 2 images (v1-soci, v1); say which"),
+            "{err}"
         );
+        let only = tempfile::tempdir().unwrap();
+        let mut w = LayoutWriter::open(only.path()).unwrap();
+        w.write_blob(&soci_ztoc::sha256_digest(a), a).unwrap();
+        w.write_blob(&soci_ztoc::sha256_digest(b), b).unwrap();
+        w.add(descriptor(a));
+        w.name(descriptor(b), "latest");
+        w.commit().unwrap();
+        let layout = OciLayout::open(only.path()).unwrap();
+        assert_eq!(
+            layout.resolve(None).unwrap().name.as_deref(),
+            Some("latest")
+        );
+    }
+
+    #[test]
+    fn writers_of_one_blob_at_once_each_write_whole_and_leave_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = LayoutWriter::open(dir.path().join("img")).unwrap();
+        let blob = vec![7u8; 3 << 20];
+        let digest = soci_ztoc::sha256_digest(&blob);
+        let mut sinks: Vec<BlobSink> = (0..4).map(|_| w.blob_sink(&digest).unwrap()).collect();
+        // Interleaved, as concurrent copies of a layer a manifest lists twice would write.
+        for chunk in blob.chunks(64 << 10) {
+            for sink in &mut sinks {
+                sink.write(chunk).unwrap();
+            }
+        }
+        for sink in sinks {
+            sink.finish().unwrap();
+        }
+        w.write_blob(&digest, &blob).unwrap();
+        let stored = blob_path(&w.work, &digest).unwrap();
+        assert_eq!(std::fs::read(&stored).unwrap(), blob);
+        let names: Vec<_> = std::fs::read_dir(stored.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_new_layout_reclaims_the_staging_folder_of_an_interrupted_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("img");
+        let first = LayoutWriter::open(&target).unwrap();
+        first
+            .write_blob(&soci_ztoc::sha256_digest(b"x"), b"x")
+            .unwrap();
+        let staged = first.work.clone();
+        // A process killed mid-conversion runs no destructor: its folder stays.
+        std::mem::forget(first);
+        // And the kernel drops its lock. Here the locked handle lives on, forgotten with the
+        // writer, so the lock file is replaced by an unlocked one instead.
+        let lock = std::fs::read_dir(&staged)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().ends_with(".lock"))
+            .unwrap();
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::File::create(&lock).unwrap();
+
+        let second = LayoutWriter::open(&target).unwrap();
+        assert_eq!(second.reclaimed(), std::slice::from_ref(&staged));
+        assert!(!staged.exists());
+        second.commit().unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

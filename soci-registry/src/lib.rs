@@ -41,6 +41,7 @@ mod layout;
 mod pipeline;
 mod reference;
 mod source;
+mod staging;
 #[cfg(feature = "testing")]
 pub mod testing;
 

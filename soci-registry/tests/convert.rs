@@ -624,3 +624,45 @@ async fn layers_are_read_once_even_when_copied_elsewhere(implementation: Impleme
         );
     }
 }
+
+/// A manifest that lists one layer twice, converted into a new layout and into an archive: the
+/// layer is copied once, whole, and nothing temporary is left (two copies at once used to share
+/// one temporary file name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_listed_twice_is_copied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let twice = Layer::gzip(31, 10, 50_000);
+    let image = TestImage::single(PlatformImage::new(
+        false,
+        "amd64",
+        vec![twice.clone(), Layer::gzip(32, 2, 100), twice.clone()],
+    ));
+    image.write_layout(&dir.path().join("src"), "v1");
+    let opened = Image::open(
+        Source::Layout(OciLayout::open(dir.path().join("src")).unwrap()),
+        Some("v1"),
+    )
+    .await
+    .unwrap();
+    let out = dir.path().join("out");
+    for destination in [
+        Destination::layout(&out).unwrap(),
+        Destination::archive(dir.path().join("out.tar")).unwrap(),
+    ] {
+        soci_registry::convert(&opened, &destination, "v1-soci", &config(), quiet())
+            .await
+            .unwrap();
+    }
+    let blobs: Vec<_> = std::fs::read_dir(out.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(blobs.iter().all(|name| !name.starts_with('.')), "{blobs:?}");
+    let layer = out.join("blobs/sha256").join(&digest(&twice.bytes)[7..]);
+    assert_eq!(std::fs::read(layer).unwrap(), twice.bytes);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+}

@@ -670,7 +670,9 @@ async fn store_ztocs(
             Bytes::from_static(EMPTY_CONFIG),
         )
         .await?;
+    let mut seen = HashSet::new();
     futures_util::stream::iter(reused)
+        .filter(|candidate| std::future::ready(seen.insert(&candidate.descriptor.digest)))
         .map(|candidate| destination.copy_blob(&candidate.origin, &candidate.descriptor))
         .buffer_unordered(concurrency.max(1))
         .try_collect::<()>()
@@ -678,14 +680,17 @@ async fn store_ztocs(
     Ok(())
 }
 
-/// Copies a manifest's config and layers from `source` to `destination` where it lacks them.
+/// Copies a manifest's config and layers from `source` to `destination` where it lacks them,
+/// each digest once (a manifest may list a layer twice).
 async fn copy_graph(
     destination: &Destination,
     source: &Source,
     manifest: &ImageManifest,
     concurrency: usize,
 ) -> Result<(), PipelineError> {
-    futures_util::stream::iter(std::iter::once(&manifest.config).chain(&manifest.layers))
+    let mut seen = HashSet::new();
+    let blobs = std::iter::once(&manifest.config).chain(&manifest.layers);
+    futures_util::stream::iter(blobs.filter(|blob| seen.insert(&blob.digest)))
         .map(|blob| destination.copy_blob(source, blob))
         .buffer_unordered(concurrency.max(1))
         .try_collect::<()>()

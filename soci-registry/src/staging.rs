@@ -1,0 +1,130 @@
+//! Staging folders of new layouts: a layout that does not exist yet is assembled in a folder
+//! beside its target and renamed into place on commit. Each folder holds a lock file, locked
+//! (`flock`) for as long as its writer lives; the kernel drops the lock when the process ends,
+//! however it ends. So a folder whose lock can be taken belongs to a writer that died (Ctrl-C,
+//! a kill, a crash) and is removed by the next writer of the same target, instead of staying
+//! beside it for good.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::RegistryError;
+
+/// The lock file inside a staging folder; removed just before the folder becomes the layout.
+const LOCK_FILE: &str = ".socix-staging.lock";
+
+/// A staging folder, locked while this value lives.
+pub(crate) struct Staging {
+    /// The folder.
+    pub(crate) path: PathBuf,
+    lock: Option<File>,
+}
+
+impl Staging {
+    /// A new, locked staging folder for `target`, after removing the folders of writers of
+    /// `target` that died (returned, for the user to hear about).
+    pub(crate) fn create(target: &Path) -> Result<(Staging, Vec<PathBuf>), RegistryError> {
+        let parent = match target.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let name = target
+            .file_name()
+            .map_or("layout".into(), |n| n.to_string_lossy().into_owned());
+        let prefix = format!(".{name}.partial-");
+        let reclaimed = reclaim(parent, &prefix);
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| RegistryError::Io { path, source }
+        };
+        let path = tempfile::Builder::new()
+            .prefix(&prefix)
+            .tempdir_in(parent)
+            .map_err(io(parent))?
+            .keep();
+        let lock_path = path.join(LOCK_FILE);
+        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+        lock.try_lock().map_err(|e| RegistryError::Io {
+            path: lock_path.display().to_string(),
+            source: e.into(),
+        })?;
+        let staging = Staging {
+            path,
+            lock: Some(lock),
+        };
+        Ok((staging, reclaimed))
+    }
+
+    /// Unlocks the folder and removes its lock file, before it is renamed into the layout.
+    pub(crate) fn release(&mut self) -> Result<(), RegistryError> {
+        if self.lock.take().is_some() {
+            let lock_path = self.path.join(LOCK_FILE);
+            std::fs::remove_file(&lock_path).map_err(|source| RegistryError::Io {
+                path: lock_path.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Removes the staging folders named `prefix…` in `parent` whose lock can be taken. A folder
+/// without a lock file is left alone: it is being committed, or was not made by this code.
+fn reclaim(parent: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut reclaimed = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = entry.file_name().to_string_lossy().starts_with(prefix);
+        if !ours || !path.is_dir() {
+            continue;
+        }
+        let Ok(lock) = File::open(path.join(LOCK_FILE)) else {
+            continue;
+        };
+        if lock.try_lock().is_ok() && std::fs::remove_dir_all(&path).is_ok() {
+            reclaimed.push(path);
+        }
+    }
+    reclaimed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_of_dead_writers_are_reclaimed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("new");
+        let (mut live, none) = Staging::create(&target).unwrap();
+        assert!(none.is_empty());
+        // A writer that died: its folder and lock file remain, nobody holds the lock.
+        let dead = dir.path().join(".new.partial-dead");
+        std::fs::create_dir_all(dead.join("blobs/sha256")).unwrap();
+        std::fs::write(dead.join("blobs/sha256/big"), vec![0u8; 4096]).unwrap();
+        File::create(dead.join(LOCK_FILE)).unwrap();
+        // Not ours: no lock file, or another target's prefix.
+        let foreign = dir.path().join(".new.partial-foreign");
+        std::fs::create_dir(&foreign).unwrap();
+        let other = dir.path().join(".newer.partial-x");
+        std::fs::create_dir(&other).unwrap();
+        File::create(other.join(LOCK_FILE)).unwrap();
+
+        let (second, reclaimed) = Staging::create(&target).unwrap();
+        assert_eq!(reclaimed, std::slice::from_ref(&dead));
+        assert!(!dead.exists());
+        assert!(live.path.exists(), "a live writer's folder is kept");
+        assert!(foreign.exists() && other.exists());
+        assert_ne!(second.path, live.path);
+
+        live.release().unwrap();
+        assert!(!live.path.join(LOCK_FILE).exists());
+        // Released but not yet renamed: no lock file, so never taken for a dead writer's.
+        let (_third, reclaimed) = Staging::create(&target).unwrap();
+        assert!(!reclaimed.contains(&live.path), "{reclaimed:?}");
+        assert!(live.path.exists());
+    }
+}
