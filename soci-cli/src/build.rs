@@ -152,6 +152,7 @@ impl CreateArgs {
             .destination(&dest.parsed)
             .await
             .with_context(|| Writing(format!("cannot write to {}", dest.place())))?;
+        let reclaimed = destination.reclaimed();
         tracing::debug!(destination = %dest.place(), ?config, "creating a SOCI index V1");
         let reporter = Reporter::new(self.report.quiet, "->");
         reporter.say(&format!("Indexing {} (SOCI index V1)", self.source));
@@ -167,6 +168,7 @@ impl CreateArgs {
                 output: dest.place(),
                 elapsed: started.elapsed(),
                 report: &report,
+                reclaimed,
             },
             self.report.json,
         )
@@ -254,6 +256,7 @@ impl ConvertArgs {
             .destination(&output)
             .await
             .with_context(|| Writing(format!("cannot write to {output}")))?;
+        let reclaimed = destination.reclaimed();
         tracing::debug!(%output, ?config, "converting into a SOCI-enabled image");
         let reporter = Reporter::new(self.report.quiet, "->");
         reporter.say(&format!("Converting {} into {output}", self.source));
@@ -268,6 +271,7 @@ impl ConvertArgs {
                 output: output.to_string(),
                 elapsed: started.elapsed(),
                 report: &report,
+                reclaimed,
             },
             self.report.json,
         )

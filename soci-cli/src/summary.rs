@@ -2,6 +2,7 @@
 //! as text for people or as one JSON document for scripts.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -40,6 +41,8 @@ pub(crate) struct Context<'a> {
     pub(crate) elapsed: Duration,
     /// The pipeline's report.
     pub(crate) report: &'a Report,
+    /// Staging folders of interrupted runs into the same new layout, removed on the way.
+    pub(crate) reclaimed: Vec<PathBuf>,
 }
 
 /// The `--json` document: the report with where it came from and went to.
@@ -49,6 +52,8 @@ struct Document<'a> {
     source: &'a str,
     output: &'a str,
     elapsed_seconds: f64,
+    #[serde(skip_serializing_if = "<[PathBuf]>::is_empty")]
+    reclaimed_staging: &'a [PathBuf],
     #[serde(flatten)]
     report: &'a Report,
 }
@@ -61,6 +66,7 @@ pub(crate) fn print(ctx: &Context<'_>, json: bool) -> anyhow::Result<()> {
             source: &ctx.source,
             output: &ctx.output,
             elapsed_seconds: ctx.elapsed.as_secs_f64(),
+            reclaimed_staging: &ctx.reclaimed,
             report: ctx.report,
         });
     }
@@ -71,6 +77,13 @@ pub(crate) fn print(ctx: &Context<'_>, json: bool) -> anyhow::Result<()> {
 
 fn write_text(out: &mut impl Write, ctx: &Context<'_>) -> std::io::Result<()> {
     let report = ctx.report;
+    for folder in &ctx.reclaimed {
+        writeln!(
+            out,
+            "Removed {}, left by an interrupted run into the same layout.",
+            folder.display()
+        )?;
+    }
     if report.unchanged && ctx.command == "convert" {
         writeln!(
             out,

@@ -78,7 +78,7 @@ impl Destination {
 
     /// Staging folders of interrupted writes to this destination (a new layout) that were found
     /// and removed when it was opened: worth telling the user, who may have wondered where the
-    /// disk went.
+    /// disk went. Empty once committed: ask before.
     pub fn reclaimed(&self) -> Vec<PathBuf> {
         match self {
             Destination::Layout { writer, .. } => writer
