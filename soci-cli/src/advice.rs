@@ -3,7 +3,7 @@
 //! failed).
 
 use soci_core::SpanSizeError;
-use soci_registry::{LayerError, OciLayout, PipelineError, RegistryError};
+use soci_registry::{LayerError, PipelineError, RegistryError};
 
 use crate::build::Retag;
 
@@ -190,8 +190,9 @@ fn registry(e: &RegistryError, plain_http: bool, writing: bool) -> Option<String
                  every blob of the image"
                 .into(),
         ),
-        RegistryError::Protocol { context, message } if message.contains("say which one") => {
-            Some(layout_names(context))
+        // The message lists the names to choose from.
+        RegistryError::Protocol { message, .. } if message.contains("say which one") => {
+            Some("add the image's name after the path: oci:DIR:NAME, oci-archive:FILE:NAME".into())
         }
         RegistryError::Protocol { message, .. } if message.contains("unsupported media type") => {
             Some(
@@ -209,30 +210,6 @@ fn registry(e: &RegistryError, plain_http: bool, writing: bool) -> Option<String
             )
         }
         _ => None,
-    }
-}
-
-/// Which images a layout has to choose from, when it was opened without a name and has
-/// several entries: the named ones (entries without a name, such as SOCI indexes V1 and other
-/// referrers, are not images to pick).
-fn layout_names(root: &str) -> String {
-    let named: Vec<String> = OciLayout::open(root)
-        .and_then(|layout| layout.entries())
-        .map(|entries| entries.into_iter().filter_map(|e| e.name).collect())
-        .unwrap_or_default();
-    match &named[..] {
-        // An archive's layout is unpacked in a directory that is gone by now.
-        [] => "add the image's name after the path (oci:DIR:NAME, oci-archive:FILE:NAME): the \
-               org.opencontainers.image.ref.name of an entry of index.json"
-            .into(),
-        [one] => format!(
-            "its only named image is {one:?}: add it after the path (oci:DIR:{one}); the other \
-             entries have no name (SOCI indexes V1 and other referrers)"
-        ),
-        _ => format!(
-            "name one of its images after the path (oci:DIR:NAME): {}",
-            named.join(", ")
-        ),
     }
 }
 
