@@ -71,11 +71,12 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 }
 
 /// Copies an image with skopeo (`oci:DIR:TAG` to `docker://HOST/REPO:TAG`, or back), over plain
-/// HTTP.
+/// HTTP, every entry of an index (a SOCI-enabled image's indexes included).
 pub fn skopeo_copy(from: &str, to: &str) {
     let out = Command::new("skopeo")
         .args([
             "copy",
+            "--all",
             "--quiet",
             "--src-tls-verify=false",
             "--dest-tls-verify=false",
