@@ -190,12 +190,20 @@ fn print_error_json(message: &str, hints: &[String]) {
 }
 
 /// Logs go to stderr, so stdout stays the command's output (a summary, one JSON document).
+/// Whatever the level, the HTTP and AWS crates are capped where they would print headers and
+/// bodies (credentials among them); `-vv` shows each request through soci-registry's own line.
 fn init_logging(verbose: u8) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let default = match verbose {
-        0 => "warn",
-        1 => "warn,socix=debug,soci_registry=debug",
-        2 => "info,socix=trace,soci_registry=trace,reqwest=debug",
-        _ => "trace",
+        0 => "warn".to_owned(),
+        1 => format!(
+            "warn,socix=debug,soci_registry=debug,{}=info",
+            soci_registry::HTTP_TARGET
+        ),
+        2 => "info,socix=trace,soci_registry=trace".to_owned(),
+        _ => "trace".to_owned(),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -203,6 +211,8 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
+        .finish()
+        .with(soci_registry::credential_safe_caps())
         .try_init();
 }
 

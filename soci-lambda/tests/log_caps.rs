@@ -135,7 +135,7 @@ fn the_users_level_still_applies_below_the_cap() {
 #[test]
 fn the_caps_are_the_documented_ones() {
     // What the CLI reuses: every listed target capped at info, the rest open.
-    let caps = logging::credential_safe_caps();
+    let caps = soci_registry::credential_safe_caps();
     for target in [
         "aws_smithy_runtime",
         "aws_sdk_ecr",

@@ -38,6 +38,7 @@ mod destination;
 mod error;
 mod image;
 mod layout;
+mod logging;
 mod pipeline;
 mod reference;
 mod source;
@@ -55,6 +56,9 @@ pub use destination::Destination;
 pub use error::RegistryError;
 pub use image::{Image, PlatformManifest};
 pub use layout::{BlobSink, LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
+pub use logging::{
+    CREDENTIAL_LOGGING_TARGETS, CREDENTIAL_SAFE_LEVEL, HTTP_TARGET, credential_safe_caps,
+};
 pub use pipeline::{
     BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
     LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, StoredZtoc,

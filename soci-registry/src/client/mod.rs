@@ -641,7 +641,7 @@ impl RegistryClient {
         let response = request.send().await.map_err(|e| RegistryError::Transport {
             method: "PUT".into(),
             url: put.clone(),
-            message: error_chain(&e),
+            message: http_error(&e),
         })?;
         self.expect(
             response,
@@ -761,10 +761,12 @@ impl RegistryClient {
             if let Some(header) = self.cached_auth(scope) {
                 request = request.header(AUTHORIZATION, header);
             }
+            let started = std::time::Instant::now();
             let outcome = request.send().await;
+            log_request(&method, url, &outcome, started.elapsed());
             let retry = match outcome {
                 Err(e) => {
-                    let message = error_chain(&e);
+                    let message = http_error(&e);
                     if e.is_builder() || failures + 1 >= self.options.retry.attempts {
                         return Err(RegistryError::Transport {
                             method: method.to_string(),
@@ -915,7 +917,7 @@ impl RegistryClient {
                 Err(e) => RegistryError::Transport {
                     method: method.to_string(),
                     url: realm.to_owned(),
-                    message: error_chain(&e),
+                    message: http_error(&e),
                 },
                 Ok(response) => match self
                     .expect(response, &method, realm, &[StatusCode::OK])
@@ -1012,6 +1014,36 @@ async fn error_message(response: Response) -> (Option<String>, String) {
     (None, text)
 }
 
+/// One line per request for `-vv` (target [`crate::HTTP_TARGET`]): what was asked and how it
+/// went, never a header (they hold credentials) nor the query string (pre-signed URLs carry
+/// signatures there). The time is to the response's headers; bodies are streamed later.
+fn log_request(
+    method: &Method,
+    url: &str,
+    outcome: &Result<Response, reqwest::Error>,
+    elapsed: Duration,
+) {
+    let url = url.split('?').next().unwrap_or(url);
+    let millis = elapsed.as_millis();
+    match outcome {
+        Ok(response) => tracing::debug!(
+            target: crate::HTTP_TARGET,
+            %method,
+            url,
+            status = response.status().as_u16(),
+            bytes = response.content_length(),
+            millis,
+        ),
+        Err(e) => tracing::debug!(
+            target: crate::HTTP_TARGET,
+            %method,
+            url,
+            error = %http_error(e),
+            millis,
+        ),
+    }
+}
+
 /// A manifest refused because `repository` lacks one of its children, which is not there.
 fn child_missing(repository: &str, kind: &str, digest: &str) -> RegistryError {
     RegistryError::Protocol {
@@ -1034,7 +1066,7 @@ impl BodyError {
             BodyError::Cut(e) => RegistryError::Transport {
                 method: method.to_owned(),
                 url: url.to_owned(),
-                message: error_chain(&e),
+                message: http_error(&e),
             },
             BodyError::TooLarge(limit) => RegistryError::Protocol {
                 context: url.to_owned(),
@@ -1061,6 +1093,21 @@ async fn read_body(response: Response, limit: usize) -> Result<Bytes, BodyError>
     Ok(Bytes::from(data))
 }
 
+/// reqwest's error with its causes, its URL without the query string: a pre-signed URL (a
+/// registry's redirect to object storage) carries its signature there, a credential that must
+/// not reach an error message or a log.
+fn http_error(e: &reqwest::Error) -> String {
+    let text = error_chain(e);
+    match e.url() {
+        Some(url) if url.query().is_some() => {
+            let mut bare = url.clone();
+            bare.set_query(None);
+            text.replace(url.as_str(), bare.as_str())
+        }
+        _ => text,
+    }
+}
+
 /// An error with its causes, which is where reqwest keeps the useful part.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
@@ -1071,4 +1118,27 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn transport_errors_leave_out_the_query_string() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/blob?X-Amz-Signature=s3cr3t&X-Amz-Credential=k");
+        let e = reqwest::get(&url).await.unwrap_err();
+        assert!(error_chain(&e).contains("s3cr3t"), "reqwest names the URL");
+        let text = http_error(&e);
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("X-Amz"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("127.0.0.1:{port}/blob")), "{text}");
+    }
 }
