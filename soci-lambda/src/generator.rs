@@ -52,6 +52,11 @@ pub const NOT_AN_IMAGE: &str = "Exited early due to manifest validation error";
 pub const MANIFEST_NOT_FOUND: &str =
     "Skipped SOCI index generation as the image manifest no longer exists";
 
+/// The result of a run over a push whose tag was pushed again before its index was tagged:
+/// the newer push's own run converts and tags the newer image.
+pub const SOURCE_MOVED: &str =
+    "Skipped tagging the SOCI-enabled image as the image tag was pushed again since";
+
 /// Media types of Docker image manifest schema 1, which has no config blob and no layer sizes,
 /// and cannot be indexed.
 const DOCKER_SCHEMA1_TYPES: [&str; 2] = [
@@ -306,7 +311,12 @@ async fn build(
         repository: repository.clone(),
     };
     let image = match Image::open(source, Some(push.digest())).await {
-        Ok(image) => image,
+        // Opened by the pushed digest and known by the pushed tag: the pipeline checks that the
+        // tag still names this digest before it moves `<tag>-soci` (pushes arrive unordered).
+        Ok(image) => Image {
+            tag: push.tag().map(str::to_owned),
+            ..image
+        },
         Err(RegistryError::Status { status: 404, .. }) => {
             return Ok(Outcome::warned(
                 MANIFEST_NOT_FOUND,
@@ -368,6 +378,11 @@ async fn build(
             NO_ZTOCS,
             "no ztocs created, all layers either skipped or produced errors",
         )),
+        Err(error @ PipelineError::SourceMoved { .. }) => Ok(Outcome::Skipped {
+            result: SOURCE_MOVED.into(),
+            reason: Some(error.to_string()),
+            warn: false,
+        }),
         Err(PipelineError::NoPlatforms) => Ok(Outcome::warned(
             NOT_AN_IMAGE,
             "Image manifest validation error: the image index lists no platform image",

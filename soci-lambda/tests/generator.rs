@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use common::{OCI_INDEX, OCI_MANIFEST, Platform, gzip_layer, push_event, push_index};
 use serde_json::Value;
-use soci_lambda::generator::{self, NO_ZTOCS, NOT_AN_IMAGE, SUCCESS, UNCHANGED};
+use soci_lambda::generator::{self, NO_ZTOCS, NOT_AN_IMAGE, SOURCE_MOVED, SUCCESS, UNCHANGED};
 use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
 use soci_registry::RegistryClient;
 use soci_registry::testing::Implementation;
@@ -102,6 +102,7 @@ soci_registry::on_both_registries!(
     an_index_with_small_layers_only_has_nothing_to_push,
     artifacts_that_are_not_images_are_skipped,
     a_deadline_too_close_stops_before_anything_is_written,
+    an_older_push_handled_last_leaves_the_tag_to_the_newer,
 );
 
 async fn v2_converts_every_platform_and_redelivery_changes_nothing(implementation: Implementation) {
@@ -411,5 +412,51 @@ async fn work_still_running_at_the_deadline_is_abandoned() {
     assert_eq!(
         lambda_runtime::Diagnostic::from(error).error_type,
         "InvocationTimeoutError"
+    );
+}
+
+/// Two quick pushes of one tag are two invocations in no set order: the older push, handled
+/// after the newer one moved the tag, does not move `<tag>-soci` back to the older image.
+async fn an_older_push_handled_last_leaves_the_tag_to_the_newer(implementation: Implementation) {
+    let registry = implementation.start();
+    let client = registry.client();
+    let older = push_index(&client, "race/app", "latest", &two_platforms()).await;
+    let newer_platforms = vec![Platform::new("amd64", vec![gzip_layer(41, 250_000)])];
+    let newer = push_index(&client, "race/app", "latest", &newer_platforms).await;
+    let config = config(&registry.addr, IndexVersion::V2);
+
+    let late = push_event("race/app", &older, Some("latest"));
+    let logs = Logs::default();
+    let sink = logs.clone();
+    let subscriber =
+        soci_lambda::logging::subscriber(tracing_subscriber::EnvFilter::new("info"), move || {
+            sink.clone()
+        });
+    let guard = tracing::subscriber::set_default(subscriber);
+    let result = generator::handle(&late, &config, &plenty()).await.unwrap();
+    drop(guard);
+    assert_eq!(result, SOURCE_MOVED);
+    assert_eq!(tag_digest(&client, "race/app", "latest-soci").await, None);
+    let skipped: Vec<Value> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["outcome"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:#?}");
+    let reason = skipped[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&newer) && reason.contains(&older),
+        "{reason}"
+    );
+
+    let current = push_event("race/app", &newer, Some("latest"));
+    let result = generator::handle(&current, &config, &plenty())
+        .await
+        .unwrap();
+    assert_eq!(result, SUCCESS);
+    assert!(
+        tag_digest(&client, "race/app", "latest-soci")
+            .await
+            .is_some()
     );
 }

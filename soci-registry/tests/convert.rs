@@ -37,6 +37,7 @@ soci_registry::on_both_registries!(
     a_registry_image_converts_into_a_new_layout_and_back_to_a_registry,
     create_publishes_v1_indexes_through_the_referrers_tag,
     layers_are_read_once_even_when_copied_elsewhere,
+    a_source_tag_moved_during_the_conversion_leaves_the_output_tag_alone,
 );
 
 fn expected_ztoc(layer: &Layer) -> Vec<u8> {
@@ -665,4 +666,39 @@ async fn a_layer_listed_twice_is_copied_once() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+}
+
+/// The source tag pushed again while the image was converted: the converted tag is not written
+/// (it would name a conversion of the older image), and the error says what happened.
+async fn a_source_tag_moved_during_the_conversion_leaves_the_output_tag_alone(
+    implementation: Implementation,
+) {
+    let registry = implementation.start();
+    let client = registry.client();
+    let first = two_platforms(false);
+    first.push(&client, "moving/app", "latest").await;
+    let (source, destination) = registry.repository("moving/app");
+    let opened = Image::open(source, Some("latest")).await.unwrap();
+    let second = TestImage::single(PlatformImage::new(
+        false,
+        "amd64",
+        vec![Layer::gzip(41, 10, 50_000)],
+    ));
+    second.push(&client, "moving/app", "latest").await;
+    let err = soci_registry::convert(&opened, &destination, "latest-soci", &config(), quiet())
+        .await
+        .unwrap_err();
+    let PipelineError::SourceMoved {
+        tag,
+        converted,
+        now,
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(tag, "moving/app:latest");
+    assert_eq!(*converted, first.target_digest());
+    assert_eq!(*now, second.target_digest());
+    let output = client.get_manifest("moving/app", "latest-soci").await;
+    assert!(output.unwrap_err().is_not_found());
 }

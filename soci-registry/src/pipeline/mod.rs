@@ -120,6 +120,19 @@ pub enum PipelineError {
     /// Layers could not be indexed (all failures, joined as the reference joins them).
     #[error("errors encountered while building soci layers; {}", join(.0))]
     Layers(Vec<Arc<LayerError>>),
+    /// The source tag was moved to another image while this one was converted (a newer push):
+    /// the output tag was left alone rather than pointed at the older image's conversion.
+    #[error(
+        "{tag} now names {now}, not {converted} which was converted: left the output tag as it was (the newer image is converted by its own run)"
+    )]
+    SourceMoved {
+        /// The source, `repository:tag`.
+        tag: String,
+        /// The digest converted.
+        converted: String,
+        /// What the tag names now (`nothing` when it was deleted).
+        now: String,
+    },
     /// No layer of any platform got a zTOC: nothing to write.
     #[error(
         "no ztocs created, all layers either skipped or produced errors (layers below the minimum layer size get none; lower it or, for convert, allow an empty index)"
@@ -343,6 +356,7 @@ pub async fn convert(
         .is_some_and(|m| m.digest == conversion.index.descriptor.digest);
     if !unchanged {
         write_conversion(image, destination, &conversion, &indexes, &indexed, config).await?;
+        ensure_source_unmoved(image).await?;
         destination.tag(&conversion.index, tag).await?;
         destination.commit()?;
     }
@@ -678,6 +692,25 @@ async fn store_ztocs(
         .try_collect::<()>()
         .await?;
     Ok(())
+}
+
+/// Checks, just before the output tag is written, that the tag the image is known by still
+/// names it in its registry. Pushes are converted asynchronously and in no set order (two quick
+/// pushes of `latest` are two Lambda invocations), so without this an older push converted last
+/// would move `latest-soci` back to the older image.
+async fn ensure_source_unmoved(image: &Image) -> Result<(), PipelineError> {
+    let (Source::Registry { client, repository }, Some(tag)) = (&image.source, &image.tag) else {
+        return Ok(());
+    };
+    let now = client.manifest_digest(repository, tag).await?;
+    if now.as_deref() == Some(image.target.digest.as_str()) {
+        return Ok(());
+    }
+    Err(PipelineError::SourceMoved {
+        tag: format!("{repository}:{tag}"),
+        converted: image.target.digest.clone(),
+        now: now.unwrap_or_else(|| "nothing".into()),
+    })
 }
 
 /// Copies a manifest's config and layers from `source` to `destination` where it lacks them,
