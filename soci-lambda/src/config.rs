@@ -24,8 +24,13 @@ pub const INDEX_VERSION_VAR: &str = "soci_index_version";
 pub const TAG_SUFFIX_VAR: &str = "soci_tag_suffix";
 /// `soci_min_layer_size`: layers with fewer compressed bytes get no zTOC.
 pub const MIN_LAYER_SIZE_VAR: &str = "soci_min_layer_size";
-/// `soci_span_size`: uncompressed bytes between zTOC checkpoints.
+/// `soci_span_size`: uncompressed bytes between zTOC checkpoints; at least
+/// [`soci_core::MIN_SPAN_SIZE`] (64 KiB) unless [`ALLOW_SMALL_SPANS_VAR`] says otherwise, as
+/// `socix --span-size` (a mistyped value would otherwise make zTOCs as large as their layers).
 pub const SPAN_SIZE_VAR: &str = "soci_span_size";
+/// `soci_allow_small_spans`: `true` to accept a `soci_span_size` below 64 KiB (tests and
+/// experiments), as `socix --allow-small-spans`; the template leaves it unset (`false`).
+pub const ALLOW_SMALL_SPANS_VAR: &str = "soci_allow_small_spans";
 /// `soci_build_tool_identifier`: written into every zTOC and SOCI index.
 pub const BUILD_TOOL_VAR: &str = "soci_build_tool_identifier";
 /// `ECR_ENDPOINT`: overrides the endpoint of the ECR API (`GetAuthorizationToken`), as the
@@ -188,6 +193,32 @@ fn optional(env: &dyn Lookup, name: &str) -> Option<String> {
     env.get(name).filter(|value| !value.is_empty())
 }
 
+/// A `true` or `false` setting, `false` when unset or empty; anything else is an error, so a
+/// misspelt `True` or `yes` is not silently taken for `false`.
+fn flag(env: &dyn Lookup, name: &'static str) -> Result<bool, ConfigError> {
+    match optional(env, name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(invalid(name, other, "expected true or false")),
+    }
+}
+
+/// The span size: the library's rule ([`soci_core::validate_span_size`]), the one `socix`
+/// applies, so the Lambda and the CLI accept the same values.
+fn span_size(env: &dyn Lookup, default: i64) -> Result<i64, ConfigError> {
+    let span_size = parsed(env, SPAN_SIZE_VAR, default)?;
+    let allow_small = flag(env, ALLOW_SMALL_SPANS_VAR)?;
+    soci_core::validate_span_size(span_size, allow_small).map_err(|e| {
+        let reason = match e {
+            soci_core::SpanSizeError::TooSmall { .. } => {
+                format!("{e}; set {ALLOW_SMALL_SPANS_VAR}=true if so small a span is meant")
+            }
+            _ => e.to_string(),
+        };
+        invalid(SPAN_SIZE_VAR, &span_size.to_string(), reason)
+    })
+}
+
 fn index_version(env: &dyn Lookup) -> Result<IndexVersion, ConfigError> {
     parsed(env, INDEX_VERSION_VAR, IndexVersion::V2)
 }
@@ -272,7 +303,8 @@ pub struct GeneratorConfig {
     pub index_version: IndexVersion,
     /// Layers with fewer compressed bytes get no zTOC (default 10 MiB).
     pub min_layer_size: u64,
-    /// Uncompressed bytes between checkpoints (default 4 MiB).
+    /// Uncompressed bytes between checkpoints (default 4 MiB, at least 64 KiB unless
+    /// `soci_allow_small_spans=true`).
     pub span_size: i64,
     /// Written into zTOCs and indexes (default `AWS SOCI Index Builder Cfn v0.2`).
     pub build_tool_identifier: String,
@@ -325,14 +357,7 @@ impl GeneratorConfig {
 
     fn parse(env: &dyn Lookup) -> Result<Self, ConfigError> {
         let defaults = GeneratorConfig::default();
-        let span_size = parsed(env, SPAN_SIZE_VAR, defaults.span_size)?;
-        if span_size <= 0 {
-            return Err(invalid(
-                SPAN_SIZE_VAR,
-                &span_size.to_string(),
-                "must be a positive number of bytes",
-            ));
-        }
+        let span_size = span_size(env, defaults.span_size)?;
         let build_tool_identifier = env
             .get(BUILD_TOOL_VAR)
             .unwrap_or(defaults.build_tool_identifier);
@@ -340,17 +365,7 @@ impl GeneratorConfig {
             return Err(invalid(BUILD_TOOL_VAR, "", "must not be empty"));
         }
         let registry_endpoint = optional(env, REGISTRY_ENDPOINT_VAR);
-        let plain_http = match optional(env, REGISTRY_PLAIN_HTTP_VAR).as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(invalid(
-                    REGISTRY_PLAIN_HTTP_VAR,
-                    other,
-                    "expected true or false",
-                ));
-            }
-        };
+        let plain_http = flag(env, REGISTRY_PLAIN_HTTP_VAR)?;
         if plain_http && registry_endpoint.is_none() {
             return Err(invalid(
                 REGISTRY_PLAIN_HTTP_VAR,
@@ -469,6 +484,43 @@ mod tests {
     }
 
     #[test]
+    fn span_sizes_follow_the_cli_rule() {
+        let span = |vars: &[(&str, &str)]| GeneratorConfig::from_lookup(env(vars));
+        let min = soci_core::MIN_SPAN_SIZE.to_string();
+        assert_eq!(
+            span(&[("soci_span_size", &min)]).unwrap().span_size,
+            soci_core::MIN_SPAN_SIZE
+        );
+        // Below 64 KiB: refused, naming the variable that would allow it.
+        let err = span(&[("soci_span_size", "65535")]).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { name, .. } if *name == SPAN_SIZE_VAR),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("soci_allow_small_spans=true"),
+            "{err}"
+        );
+        for allow in ["false", ""] {
+            assert!(
+                span(&[
+                    ("soci_span_size", "4096"),
+                    ("soci_allow_small_spans", allow)
+                ])
+                .is_err()
+            );
+        }
+        let small = span(&[
+            ("soci_span_size", "4096"),
+            ("soci_allow_small_spans", "true"),
+        ]);
+        assert_eq!(small.unwrap().build_config().span_size, 4096);
+        // Zero is never a span size, allowed or not.
+        let err = span(&[("soci_span_size", "0"), ("soci_allow_small_spans", "true")]).unwrap_err();
+        assert!(err.to_string().contains("not positive"), "{err}");
+    }
+
+    #[test]
     fn layers_at_once_are_bounded_by_memory() {
         assert_eq!(layers_for_memory(128), 1);
         assert_eq!(layers_for_memory(512), 1);
@@ -502,6 +554,11 @@ mod tests {
             (&[("soci_min_layer_size", "10MB")], "soci_min_layer_size"),
             (&[("soci_min_layer_size", "-1")], "soci_min_layer_size"),
             (&[("soci_span_size", "0")], "soci_span_size"),
+            (&[("soci_span_size", "4096")], "soci_span_size"),
+            (
+                &[("soci_allow_small_spans", "yes")],
+                "soci_allow_small_spans",
+            ),
             (
                 &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1GB")],
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",

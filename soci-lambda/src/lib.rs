@@ -31,7 +31,8 @@
 //! | `soci_index_version` | both | `V2` | `V1` or `V2` |
 //! | `soci_tag_suffix` | both | `-soci` | V2 output tag suffix; pushes with it are skipped |
 //! | `soci_min_layer_size` | generator | `10485760` | layers smaller (compressed) get no zTOC |
-//! | `soci_span_size` | generator | `4194304` | uncompressed bytes between checkpoints |
+//! | `soci_span_size` | generator | `4194304` | uncompressed bytes between checkpoints; at least `65536` (64 KiB), as `socix --span-size` |
+//! | `soci_allow_small_spans` | generator | `false` | `true` accepts a `soci_span_size` below 64 KiB (tests, experiments), as `socix --allow-small-spans` |
 //! | `soci_build_tool_identifier` | generator | `AWS SOCI Index Builder Cfn v0.2` | written into zTOCs and indexes |
 //! | `soci_deadline_margin_seconds` | generator | `10` | stop this long before the invocation deadline |
 //! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`) |
