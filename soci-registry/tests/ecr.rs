@@ -66,6 +66,35 @@ async fn ecr_tokens_authenticate_against_the_registry() {
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
     assert!(!token.is_empty());
 
+    // The SDK's standard endpoint settings are honoured when no endpoint is given (FIPS and
+    // VPC-endpoint users set them): the service's own variable first, then the general one.
+    // SAFETY: as above, the only test of this binary.
+    unsafe {
+        std::env::set_var("AWS_ENDPOINT_URL_ECR", &endpoint);
+    }
+    let from_env = ecr_credentials(ECR_HOST, None).await.unwrap();
+    assert!(
+        matches!(from_env, Credentials::Basic { .. }),
+        "{from_env:?}"
+    );
+    let closed = format!("http://127.0.0.1:{}", soci_registry::testing::closed_port());
+    unsafe {
+        std::env::set_var("AWS_ENDPOINT_URL_ECR", &closed);
+    }
+    let err = ecr_credentials(ECR_HOST, None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("GetAuthorizationToken failed"),
+        "{err}"
+    );
+    unsafe {
+        std::env::remove_var("AWS_ENDPOINT_URL_ECR");
+        std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
+    }
+    assert!(ecr_credentials(ECR_HOST, None).await.is_ok());
+    unsafe {
+        std::env::remove_var("AWS_ENDPOINT_URL");
+    }
+
     // Not an ECR host: refused with a clear reason.
     let err = ecr_credentials("docker.io", Some(&endpoint))
         .await

@@ -29,7 +29,8 @@ pub fn ecr_host(registry: &str) -> Option<(&str, &str)> {
 }
 
 /// Credentials for an ECR registry from `GetAuthorizationToken`. `endpoint` overrides ECR's API
-/// endpoint (tests point it at a local stand-in).
+/// endpoint (a FIPS or VPC endpoint, a local stand-in); without it the SDK's standard settings
+/// choose it: `AWS_ENDPOINT_URL_ECR`, then `AWS_ENDPOINT_URL`, then the profile's, then AWS's.
 pub async fn ecr_credentials(
     registry: &str,
     endpoint: Option<&str>,
