@@ -15,6 +15,8 @@
 //! assert!(index.bytes.starts_with(br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json""#));
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod convert;
 mod descriptor;
 mod index;

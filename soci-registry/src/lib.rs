@@ -31,6 +31,9 @@
 //! # }
 //! ```
 
+// One unit test sets DOCKER_CONFIG, which takes `unsafe` since edition 2024; the crate has none.
+#![cfg_attr(not(test), forbid(unsafe_code))]
+
 mod archive;
 mod client;
 mod connection;

@@ -41,12 +41,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// `inflate` alone calls zlib's C API; nothing else may use `unsafe`.
+#![deny(unsafe_code)]
+
 mod builder;
 mod decode;
 mod encode;
 mod error;
 mod extract;
 mod gzip;
+#[allow(unsafe_code)]
 mod inflate;
 mod model;
 mod shared;
