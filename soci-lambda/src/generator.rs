@@ -24,11 +24,12 @@
 //! nothing, so failing them would only send them to the failure queue three invocations later.
 //! Everything else is an error, which Lambda retries and finally sends to the failure queue.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
-use soci_filter::{ImageActionEvent, PushDecision};
+use soci_filter::{ImageActionEvent, PushDecision, SkipReason};
 use soci_registry::{
     ClientOptions, Credentials, Destination, Image, LayerOutcome, PipelineError, Progress,
     RegistryClient, RegistryError, Report, Source, ecr_credentials,
@@ -36,6 +37,7 @@ use soci_registry::{
 use tracing::{Instrument, field};
 
 use crate::config::{GeneratorConfig, IndexVersion};
+use crate::metrics::{self, Ending, Skip, Summary, Work};
 
 /// The result of a run that built and pushed an index.
 pub const SUCCESS: &str = "Successfully built and pushed SOCI index";
@@ -116,58 +118,85 @@ fn deadline_from_millis(millis: u64, now: SystemTime) -> SystemTime {
 /// How a run ended without an error.
 #[derive(Debug)]
 enum Outcome {
-    /// An index was built and pushed ([`SUCCESS`]), or found already there ([`UNCHANGED`]).
-    Done(&'static str),
-    /// Nothing to do: the result, why, and whether the skip deserves a warning (the push was
+    /// An index was built and pushed ([`SUCCESS`]), or found already there ([`UNCHANGED`]),
+    /// and what the pipeline did for it (for the metrics).
+    Done { unchanged: bool, work: Work },
+    /// Nothing to do: the result, why, whether the skip deserves a warning (the push was
     /// something other than a plain image, or nothing could be indexed) rather than an info
-    /// line (the builder's own output, an untagged V2 push).
+    /// line (the builder's own output, an untagged V2 push), and the skip as the metrics name
+    /// it.
     Skipped {
         result: String,
         reason: Option<String>,
         warn: bool,
+        skip: Skip,
     },
 }
 
 impl Outcome {
-    fn skipped(result: String) -> Self {
+    fn skipped(reason: &SkipReason) -> Self {
         Outcome::Skipped {
-            result,
+            result: reason.result_message(),
             reason: None,
             warn: false,
+            skip: Skip::from(reason),
         }
     }
 
-    fn warned(result: impl Into<String>, reason: impl Into<String>) -> Self {
+    fn warned(skip: Skip, result: impl Into<String>, reason: impl Into<String>) -> Self {
         Outcome::Skipped {
             result: result.into(),
             reason: Some(reason.into()),
             warn: true,
+            skip,
         }
     }
 
     /// Logs the outcome: one line, so that a skip is not reported twice.
     fn log(&self) {
         match self {
-            Outcome::Done(message) => tracing::info!("{message}"),
+            Outcome::Done { unchanged, .. } => tracing::info!("{}", done_result(*unchanged)),
             Outcome::Skipped {
                 result,
                 reason,
                 warn: true,
+                ..
             } => tracing::warn!(outcome = "skipped", reason = reason.as_deref(), "{result}"),
             Outcome::Skipped {
                 result,
                 reason,
                 warn: false,
+                ..
             } => tracing::info!(outcome = "skipped", reason = reason.as_deref(), "{result}"),
+        }
+    }
+
+    /// How the metrics count it: a redelivered event that finds its index is a skip.
+    fn ending(&self) -> (Ending, Work) {
+        match self {
+            Outcome::Done {
+                unchanged: true,
+                work,
+            } => (Ending::Skipped(Skip::Unchanged), *work),
+            Outcome::Done {
+                unchanged: false,
+                work,
+            } => (Ending::Indexed, *work),
+            Outcome::Skipped { skip, .. } => (Ending::Skipped(*skip), Work::default()),
         }
     }
 
     fn into_result(self) -> String {
         match self {
-            Outcome::Done(message) => message.to_owned(),
+            Outcome::Done { unchanged, .. } => done_result(unchanged).to_owned(),
             Outcome::Skipped { result, .. } => result,
         }
     }
+}
+
+/// The result of a run that pushed an index or found it there.
+fn done_result(unchanged: bool) -> &'static str {
+    if unchanged { UNCHANGED } else { SUCCESS }
 }
 
 /// Why a run failed. Each is retried by Lambda (twice), then the event goes to the failure
@@ -225,11 +254,24 @@ impl From<GeneratorError> for lambda_runtime::Diagnostic {
 }
 
 /// Handles one event: validates it, skips what needs no index, and builds and pushes the index
-/// of the image it names, within the invocation's deadline.
+/// of the image it names, within the invocation's deadline. Writes no metrics: the function
+/// itself runs [`handle_with_metrics`].
 pub async fn handle(
     event: &Value,
     config: &GeneratorConfig,
     invocation: &Invocation,
+) -> Result<String, GeneratorError> {
+    handle_with_metrics(event, config, invocation, std::io::sink()).await
+}
+
+/// As [`handle`], then writes the invocation's metrics to `metrics_out` (standard output in
+/// Lambda) as one line of CloudWatch's embedded metric format ([`metrics`]). A line that cannot
+/// be written is logged and does not fail the invocation: the index matters, not its metrics.
+pub async fn handle_with_metrics(
+    event: &Value,
+    config: &GeneratorConfig,
+    invocation: &Invocation,
+    metrics_out: impl Write,
 ) -> Result<String, GeneratorError> {
     let started = Instant::now();
     let span = tracing::info_span!(
@@ -243,9 +285,29 @@ pub async fn handle(
     // Boxed: the pipeline's futures nest deeply enough to exhaust rustc's layout query depth
     // in the binary's `main` otherwise.
     let result = Box::pin(run(event, config, invocation, started).instrument(span.clone())).await;
-    span.in_scope(|| match &result {
-        Ok(outcome) => outcome.log(),
-        Err(error) => tracing::error!(error_type = error.kind(), "{error}"),
+    span.in_scope(|| {
+        let (ending, work) = match &result {
+            Ok(outcome) => {
+                outcome.log();
+                outcome.ending()
+            }
+            Err(error) => {
+                tracing::error!(error_type = error.kind(), "{error}");
+                (Ending::Failed(error.kind()), Work::default())
+            }
+        };
+        let summary = Summary {
+            function_name: &metrics::function_name(),
+            ending,
+            work,
+            duration: started.elapsed(),
+            timestamp: SystemTime::now(),
+            request_id: &invocation.request_id,
+            event,
+        };
+        if let Err(error) = metrics::write_line(metrics_out, &metrics::emf(&summary)) {
+            tracing::warn!(%error, "could not write the metrics line");
+        }
     });
     result.map(Outcome::into_result)
 }
@@ -267,7 +329,7 @@ async fn run(
     let rules = config.rules();
     if let PushDecision::Skip(reason) = rules.check(push.repository(), push.tag()) {
         // The reference logs the skip and returns it too: here its result is the one line.
-        return Ok(Outcome::skipped(reason.result_message()));
+        return Ok(Outcome::skipped(&reason));
     }
     let output_tag = match (config.index_version, push.tag()) {
         (IndexVersion::V2, Some(tag)) => {
@@ -319,6 +381,7 @@ async fn build(
         },
         Err(RegistryError::Status { status: 404, .. }) => {
             return Ok(Outcome::warned(
+                Skip::ManifestNotFound,
                 MANIFEST_NOT_FOUND,
                 format!(
                     "the registry has no manifest {} in {repository} (deleted since the push?)",
@@ -328,7 +391,7 @@ async fn build(
         }
         Err(error @ RegistryError::Protocol { .. }) => {
             return match unsupported_manifest(&client, &repository, push.digest()).await {
-                Some(reason) => Ok(Outcome::warned(NOT_AN_IMAGE, reason)),
+                Some(reason) => Ok(Outcome::warned(Skip::NotAnImage, NOT_AN_IMAGE, reason)),
                 None => Err(GeneratorError::Pull(error)),
             };
         }
@@ -336,6 +399,7 @@ async fn build(
     };
     if let Err(reason) = check_image(&image) {
         return Ok(Outcome::warned(
+            Skip::NotAnImage,
             NOT_AN_IMAGE,
             format!("Image manifest validation error: {reason}"),
         ));
@@ -368,13 +432,13 @@ async fn build(
     match result {
         Ok(report) => {
             log_report(&report, started.elapsed());
-            Ok(Outcome::Done(if report.unchanged {
-                UNCHANGED
-            } else {
-                SUCCESS
-            }))
+            Ok(Outcome::Done {
+                unchanged: report.unchanged,
+                work: Work::of(&report),
+            })
         }
         Err(PipelineError::NoZtocs) => Ok(Outcome::warned(
+            Skip::NoZtocs,
             NO_ZTOCS,
             "no ztocs created, all layers either skipped or produced errors",
         )),
@@ -382,8 +446,10 @@ async fn build(
             result: SOURCE_MOVED.into(),
             reason: Some(error.to_string()),
             warn: false,
+            skip: Skip::SourceMoved,
         }),
         Err(PipelineError::NoPlatforms) => Ok(Outcome::warned(
+            Skip::NotAnImage,
             NOT_AN_IMAGE,
             "Image manifest validation error: the image index lists no platform image",
         )),

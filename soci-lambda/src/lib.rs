@@ -22,6 +22,11 @@
 //! Logs are JSON lines ([`logging`]), filtered by `RUST_LOG`; the AWS SDK and HTTP crates never
 //! log below `info`, where they would write credentials.
 //!
+//! The generator ends each invocation with one more line on standard output: its CloudWatch
+//! metrics in the embedded metric format ([`metrics`]), which CloudWatch Logs turns into metrics
+//! of the namespace `SociIndexBuilder` without an API call or a permission. `templates/README.md`
+//! lists them, with the stack's alarms.
+//!
 //! # Environment
 //!
 //! | variable | function | default | meaning |
@@ -38,11 +43,14 @@
 //! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`) |
 //! | `soci_registry_endpoint`, `soci_registry_plain_http` | generator | unset, `false` | **testing only**: a registry `host:port` instead of ECR, and plain HTTP to it |
 //! | `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` | generator | set by Lambda | bounds the layers indexed at once (one per 256 MB beyond 128 MB) |
+//! | `AWS_LAMBDA_FUNCTION_NAME` | generator | set by Lambda | the `FunctionName` dimension of the metrics (`soci-index-generator` when unset) |
 //! | `AWS_LAMBDA_RUNTIME_API` | both | set by Lambda | where a configuration error is reported at start-up |
 //! | `RUST_LOG` | both | `info` | log filter (the AWS SDK and HTTP crates stay at `info` at most) |
 //!
 //! The filter's Lambda client reads the AWS SDK's usual variables (`AWS_REGION`,
 //! `AWS_ENDPOINT_URL_LAMBDA`, credentials).
+
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod filter;
@@ -50,6 +58,7 @@ pub mod generator;
 pub mod init_error;
 pub mod invoker;
 pub mod logging;
+pub mod metrics;
 
 pub use config::{ConfigError, FilterConfig, GeneratorConfig, IndexVersion};
 pub use filter::{FilterFailure, FilterResponse};

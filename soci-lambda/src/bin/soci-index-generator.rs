@@ -20,7 +20,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation::from_context(&event.context);
         // A `Diagnostic` rather than the error itself: the runtime logs the error's `Debug`.
-        generator::handle(&event.payload, config, &invocation)
+        // The metrics line goes to standard output, beside the logs, where CloudWatch Logs
+        // extracts it.
+        generator::handle_with_metrics(&event.payload, config, &invocation, std::io::stdout())
             .await
             .map_err(Diagnostic::from)
     }))
