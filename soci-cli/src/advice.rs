@@ -32,8 +32,62 @@ impl std::fmt::Display for Writing {
     }
 }
 
+/// How a command spoke to registries, so that the hint of a transport error names the flag
+/// that changes how the registry it failed on is spoken to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PlainHttp {
+    /// One setting for every registry (`--plain-http`).
+    All(bool),
+    /// `create` and `convert`: SOURCE's and DEST's registries each have their own
+    /// (`--src-plain-http`, `--dest-plain-http`).
+    Sides {
+        /// SOURCE's.
+        source: Side,
+        /// DEST's.
+        dest: Side,
+    },
+}
+
+/// One side of [`PlainHttp::Sides`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Side {
+    /// The registry (`host[:port]`, as references name it); `None` for a layout or archive.
+    pub(crate) registry: Option<String>,
+    /// Whether it is spoken to over plain HTTP.
+    pub(crate) plain_http: bool,
+}
+
+impl PlainHttp {
+    /// How `host` (from a request's URL) was spoken to, and the flag that turns plain HTTP on for
+    /// it; `None` when the host is neither side's registry (a redirect to blob storage, say) and
+    /// the sides differ, so no flag can be named.
+    fn for_host(&self, host: &str) -> Option<(bool, &'static str)> {
+        let (source, dest) = match self {
+            PlainHttp::All(plain_http) => return Some((*plain_http, "--plain-http")),
+            PlainHttp::Sides { source, dest } => (source, dest),
+        };
+        // The client speaks to Docker Hub at another name than references give it.
+        let host = if host == "registry-1.docker.io" {
+            soci_registry::DOCKER_HUB
+        } else {
+            host
+        };
+        let is = |side: &Side| side.registry.as_deref() == Some(host);
+        match (is(source), is(dest)) {
+            (true, false) => Some((source.plain_http, "--src-plain-http")),
+            (false, true) => Some((dest.plain_http, "--dest-plain-http")),
+            _ if source.plain_http == dest.plain_http => Some((source.plain_http, "--plain-http")),
+            // One registry for both, spoken to both ways: only the HTTPS side can have met a
+            // plain HTTP server.
+            (true, true) if !source.plain_http => Some((false, "--src-plain-http")),
+            (true, true) => Some((false, "--dest-plain-http")),
+            (false, false) => None,
+        }
+    }
+}
+
 /// The hints for `error`, most useful first, each once.
-pub(crate) fn hints(error: &anyhow::Error, plain_http: bool) -> Vec<String> {
+pub(crate) fn hints(error: &anyhow::Error, plain_http: &PlainHttp) -> Vec<String> {
     let mut hints: Vec<String> = Vec::new();
     let mut add = |hint: String| {
         if !hints.contains(&hint) {
@@ -113,7 +167,7 @@ fn write_failure(e: &std::io::Error) -> Option<String> {
     })
 }
 
-fn pipeline(e: &PipelineError, plain_http: bool) -> Vec<String> {
+fn pipeline(e: &PipelineError, plain_http: &PlainHttp) -> Vec<String> {
     match e {
         PipelineError::Registry(e) => registry(e, plain_http, false).into_iter().collect(),
         PipelineError::NoZtocs => vec![format!(
@@ -148,7 +202,7 @@ fn pipeline(e: &PipelineError, plain_http: bool) -> Vec<String> {
 }
 
 /// The hint for a registry or layout error; `writing` when it was met storing the result.
-fn registry(e: &RegistryError, plain_http: bool, writing: bool) -> Option<String> {
+fn registry(e: &RegistryError, plain_http: &PlainHttp, writing: bool) -> Option<String> {
     match e {
         RegistryError::Auth {
             registry, tried, ..
@@ -215,7 +269,7 @@ fn registry(e: &RegistryError, plain_http: bool, writing: bool) -> Option<String
 
 /// A request that could not be sent: most often a local registry spoken to in the wrong
 /// protocol, or one that is not running.
-fn transport(url: &str, message: &str, plain_http: bool) -> String {
+fn transport(url: &str, message: &str, plain_http: &PlainHttp) -> String {
     let host = url
         .split("://")
         .nth(1)
@@ -233,14 +287,17 @@ fn transport(url: &str, message: &str, plain_http: bool) -> String {
     ]
     .iter()
     .any(|needle| lower.contains(needle));
-    if !plain_http && (tls_mismatch || local) {
-        return format!(
-            "if {host} is a local registry serving plain HTTP, add --plain-http; otherwise \
-             check it is running and reachable"
-        );
-    }
-    if plain_http && lower.contains("connection reset") {
-        return format!("{host} may expect HTTPS: try without --plain-http");
+    match plain_http.for_host(host) {
+        Some((false, flag)) if tls_mismatch || local => {
+            return format!(
+                "if {host} is a local registry serving plain HTTP, add {flag}; otherwise \
+                 check it is running and reachable"
+            );
+        }
+        Some((true, flag)) if lower.contains("connection reset") => {
+            return format!("{host} may expect HTTPS: try without {flag}");
+        }
+        _ => {}
     }
     format!(
         "check that the registry {host} is running and reachable from here (DNS, proxy, firewall)"
@@ -250,6 +307,48 @@ fn transport(url: &str, message: &str, plain_http: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_flag_named_is_the_side_of_the_host() {
+        let side = |registry: &str, plain_http| Side {
+            registry: Some(registry.into()),
+            plain_http,
+        };
+        let sides = |source, dest| PlainHttp::Sides { source, dest };
+        let hub_to_local = sides(side("docker.io", false), side("127.0.0.1:5000", false));
+        assert_eq!(
+            hub_to_local.for_host("127.0.0.1:5000"),
+            Some((false, "--dest-plain-http"))
+        );
+        assert_eq!(
+            hub_to_local.for_host("registry-1.docker.io"),
+            Some((false, "--src-plain-http"))
+        );
+        // A host of neither side (a redirect): one flag if both sides agree, else none.
+        assert_eq!(
+            hub_to_local.for_host("s3.amazonaws.com"),
+            Some((false, "--plain-http"))
+        );
+        let mixed = sides(side("127.0.0.1:5000", true), side("127.0.0.1:5000", false));
+        assert_eq!(mixed.for_host("example.com"), None);
+        // One registry both ways: the HTTPS side is the one that met plain HTTP.
+        assert_eq!(
+            mixed.for_host("127.0.0.1:5000"),
+            Some((false, "--dest-plain-http"))
+        );
+        let layout = Side {
+            registry: None,
+            plain_http: false,
+        };
+        assert_eq!(
+            sides(layout, side("127.0.0.1:5000", true)).for_host("127.0.0.1:5000"),
+            Some((true, "--dest-plain-http"))
+        );
+        assert_eq!(
+            PlainHttp::All(true).for_host("127.0.0.1:5000"),
+            Some((true, "--plain-http"))
+        );
+    }
 
     #[test]
     fn a_cause_already_said_is_not_repeated() {
@@ -265,7 +364,7 @@ mod tests {
             format!("cannot write to oci:/etc/passwd/x: /etc/passwd/x: {text}")
         );
         assert_eq!(
-            hints(&error, false),
+            hints(&error, &PlainHttp::All(false)),
             [
                 "a part of the destination path is a file, not a directory: choose another \
               destination"

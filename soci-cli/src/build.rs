@@ -9,8 +9,8 @@ use soci_core::{Platform, SpanSizeError, validate_span_size};
 use soci_registry::{BuildConfig, Image, ImageRef, Source};
 use soci_ztoc::{DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE};
 
-use crate::advice::Writing;
-use crate::connect::ConnectArgs;
+use crate::advice::{PlainHttp, Writing};
+use crate::connect::{ConnectArgs, SideArgs};
 use crate::progress::Reporter;
 use crate::refs::{RefArg, parse_ref};
 use crate::summary;
@@ -19,7 +19,7 @@ pub(crate) const CREATE_EXAMPLES: &str = "Examples:
   socix create oci:/tmp/sample:latest --min-layer-size 0
   socix create 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0
   socix create --plain-http 127.0.0.1:5000/app:1.0 --platform linux/arm64
-  socix create docker.io/library/app:1.0 127.0.0.1:5000/mirror/app --plain-http
+  socix create docker.io/library/app:1.0 127.0.0.1:5000/mirror/app --dest-plain-http
 
 The index is pushed where DEST says (default: SOURCE's repository or layout), with the image
 manifest it refers to when DEST lacks it. Registries with the referrers API list it there;
@@ -30,6 +30,7 @@ pub(crate) const CONVERT_EXAMPLES: &str = "Examples:
   socix convert 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0   # tags app:1.0-soci
   socix convert --plain-http 127.0.0.1:5000/app:1.0 127.0.0.1:5000/app:1.0-lazy
   socix convert registry.example.com/app:1.0 oci-archive:/tmp/app-soci.tar
+  socix convert docker.io/library/app:1.0 127.0.0.1:5000/app:1.0-soci --dest-plain-http
   socix convert oci:/tmp/sample:latest --tag-suffix -lazy --platform linux/amd64
 
 DEST's tag names the result; without one (or without DEST) it is the source tag followed by
@@ -138,17 +139,25 @@ pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,
     #[command(flatten)]
+    sides: SideArgs,
+    #[command(flatten)]
     pub(crate) report: ReportArgs,
 }
 
 impl CreateArgs {
+    /// How SOURCE's and DEST's registries are spoken to, for the hints of errors.
+    pub(crate) fn plain_http(&self) -> PlainHttp {
+        self.sides
+            .plain_http(&self.connect, &self.source, self.dest.as_ref())
+    }
+
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         let started = Instant::now();
         let config = self.build.config(false)?;
-        let connection = self.connect.connection()?;
+        let (reading, writing) = self.sides.connections(&self.connect)?;
         let dest = self.dest.as_ref().unwrap_or(&self.source);
-        let image = open_image(&connection, &self.source).await?;
-        let (destination, _) = connection
+        let image = open_image(&reading, &self.source).await?;
+        let (destination, _) = writing
             .destination(&dest.parsed)
             .await
             .with_context(|| Writing(format!("cannot write to {}", dest.place())))?;
@@ -199,14 +208,22 @@ pub(crate) struct ConvertArgs {
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,
     #[command(flatten)]
+    sides: SideArgs,
+    #[command(flatten)]
     pub(crate) report: ReportArgs,
 }
 
 impl ConvertArgs {
+    /// How SOURCE's and DEST's registries are spoken to, for the hints of errors.
+    pub(crate) fn plain_http(&self) -> PlainHttp {
+        self.sides
+            .plain_http(&self.connect, &self.source, self.dest.as_ref())
+    }
+
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         let started = Instant::now();
         let config = self.build.config(self.allow_empty)?;
-        let connection = self.connect.connection()?;
+        let (reading, writing) = self.sides.connections(&self.connect)?;
         let dest = self.dest.as_ref().unwrap_or(&self.source);
         if let ImageRef::Registry(r) = &dest.parsed
             && r.digest.is_some()
@@ -214,7 +231,7 @@ impl ConvertArgs {
         {
             bail!("the destination {dest} names a digest; give a repository or repository:tag");
         }
-        let image = open_image(&connection, &self.source).await?;
+        let image = open_image(&reading, &self.source).await?;
         let source_tag = source_tag(&self.source, &image)?;
         let tag = match (
             self.tag.as_deref(),
@@ -252,7 +269,7 @@ impl ConvertArgs {
             }
             .into());
         }
-        let (destination, _) = connection
+        let (destination, _) = writing
             .destination(&output)
             .await
             .with_context(|| Writing(format!("cannot write to {output}")))?;

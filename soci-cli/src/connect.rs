@@ -4,13 +4,17 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use soci_registry::{Connection, Credentials};
+use soci_registry::{Connection, Credentials, ImageRef};
+
+use crate::advice::{PlainHttp, Side};
+use crate::refs::RefArg;
 
 /// Flags of every command that reads or writes images.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Registry")]
 pub(crate) struct ConnectArgs {
-    /// Speak plain HTTP instead of HTTPS (a local registry such as `127.0.0.1:5000`).
+    /// Speak plain HTTP instead of HTTPS to every registry named (a local registry such as
+    /// `127.0.0.1:5000`).
     #[arg(long, visible_alias = "insecure")]
     pub(crate) plain_http: bool,
     /// Log in as this user (the password is read from stdin, see --password-stdin). Without
@@ -46,5 +50,60 @@ impl ConnectArgs {
             credentials,
             ..Connection::default()
         })
+    }
+}
+
+/// Plain HTTP for one side only, for the commands that read SOURCE and write DEST (`create`,
+/// `convert`), as skopeo's `--src-tls-verify` and `--dest-tls-verify`: with --plain-http alone,
+/// Docker Hub or ECR to a local HTTP registry (or back) could not work, since one of the two
+/// speaks only HTTPS.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Registry")]
+pub(crate) struct SideArgs {
+    /// Speak plain HTTP to SOURCE's registry only (e.g. from a local registry to ECR).
+    #[arg(long)]
+    pub(crate) src_plain_http: bool,
+    /// Speak plain HTTP to DEST's registry only (e.g. from Docker Hub into a local registry).
+    #[arg(long)]
+    pub(crate) dest_plain_http: bool,
+}
+
+impl SideArgs {
+    /// The connections to SOURCE's and DEST's registries: the same credentials (the password is
+    /// read once), plain HTTP where --plain-http or the side's own flag asks for it.
+    pub(crate) fn connections(
+        &self,
+        connect: &ConnectArgs,
+    ) -> anyhow::Result<(Connection, Connection)> {
+        let source = connect.connection()?;
+        let dest = Connection {
+            plain_http: source.plain_http || self.dest_plain_http,
+            ..source.clone()
+        };
+        let source = Connection {
+            plain_http: source.plain_http || self.src_plain_http,
+            ..source
+        };
+        Ok((source, dest))
+    }
+
+    /// How each side's registry is spoken to, for the hints of a transport error.
+    pub(crate) fn plain_http(
+        &self,
+        connect: &ConnectArgs,
+        source: &RefArg,
+        dest: Option<&RefArg>,
+    ) -> PlainHttp {
+        let side = |reference: &RefArg, own: bool| Side {
+            registry: match &reference.parsed {
+                ImageRef::Registry(r) => Some(r.registry.clone()),
+                ImageRef::Layout { .. } | ImageRef::Archive { .. } => None,
+            },
+            plain_http: connect.plain_http || own,
+        };
+        PlainHttp::Sides {
+            source: side(source, self.src_plain_http),
+            dest: side(dest.unwrap_or(source), self.dest_plain_http),
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! A thin shell: it parses arguments, calls the libraries and reports. Exit codes: 0 success,
 //! 1 failure, 2 usage error (clap's own code, kept so scripts can tell a typo from a failure).
 
+#![forbid(unsafe_code)]
 // `println!` and `eprintln!` panic when the reader has gone (`socix … | head`): output goes
 // through `output`, whose writes return the error instead.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -88,14 +89,16 @@ enum Command {
 
 impl Command {
     /// How the command reaches registries, for the advice given with its errors.
-    fn plain_http(&self) -> bool {
+    fn plain_http(&self) -> advice::PlainHttp {
         match self {
-            Command::Create(args) => args.connect.plain_http,
-            Command::Convert(args) => args.connect.plain_http,
-            Command::Index(command) => command.connect().plain_http,
-            Command::Ztoc(command) => command.connect().is_some_and(|c| c.plain_http),
-            Command::Verify(args) => args.select.connect.plain_http,
-            Command::SampleImage(_) | Command::Completions { .. } => false,
+            Command::Create(args) => args.plain_http(),
+            Command::Convert(args) => args.plain_http(),
+            Command::Index(command) => advice::PlainHttp::All(command.connect().plain_http),
+            Command::Ztoc(command) => {
+                advice::PlainHttp::All(command.connect().is_some_and(|c| c.plain_http))
+            }
+            Command::Verify(args) => advice::PlainHttp::All(args.select.connect.plain_http),
+            Command::SampleImage(_) | Command::Completions { .. } => advice::PlainHttp::All(false),
         }
     }
 
@@ -162,7 +165,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let message = advice::message(&e);
-            let hints = advice::hints(&e, plain_http);
+            let hints = advice::hints(&e, &plain_http);
             output::note(format_args!("socix: {message}"));
             for hint in &hints {
                 output::note(format_args!("hint: {hint}"));

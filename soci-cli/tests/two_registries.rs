@@ -1,0 +1,90 @@
+//! `create` and `convert` from one registry into another: plain HTTP for each side on its own
+//! (`--src-plain-http`, `--dest-plain-http`, as skopeo has them). Both registries are in-process, and both speak
+//! plain HTTP, so the side left on HTTPS is the one that fails.
+
+mod common;
+
+use common::*;
+use soci_registry::Credentials;
+use soci_registry::testing::TestRegistry;
+
+/// Two registries, the sample image pushed into the first as `team/sample:v1`.
+fn source_and_mirror(dir: &std::path::Path) -> (TestRegistry, TestRegistry, String) {
+    let source = TestRegistry::start();
+    let mirror = TestRegistry::start();
+    let layout = sample(dir, "img");
+    source.push_layout(
+        &layout,
+        "latest",
+        "team/sample",
+        "v1",
+        Credentials::Anonymous,
+    );
+    let image = format!("{}/team/sample:v1", source.addr);
+    (source, mirror, image)
+}
+
+#[test]
+fn each_side_has_its_own_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, mirror, image) = source_and_mirror(dir.path());
+    let dest = format!("{}/mirror/sample", mirror.addr);
+
+    // The source is read over plain HTTP; the mirror is spoken to over HTTPS, and the hint
+    // names the flag for the destination alone.
+    let stderr = fails(
+        socix().args(["create", &image, &dest, "--src-plain-http", "-q"]),
+        1,
+        &[&format!(
+            "hint: if {} is a local registry serving plain HTTP, add --dest-plain-http",
+            mirror.addr
+        )],
+    );
+    assert!(!stderr.contains("cannot read the image"), "{stderr}");
+    assert!(!stderr.contains("--src-plain-http"), "{stderr}");
+    // And the other way round, for convert.
+    fails(
+        socix().args([
+            "convert",
+            &image,
+            &format!("{dest}:v1-soci"),
+            "--dest-plain-http",
+            "-q",
+        ]),
+        1,
+        &[
+            "cannot read the image",
+            &format!(
+                "hint: if {} is a local registry serving plain HTTP, add --src-plain-http",
+                source.addr
+            ),
+        ],
+    );
+
+    let report = json(socix().args([
+        "create",
+        &image,
+        &dest,
+        "--src-plain-http",
+        "--dest-plain-http",
+        "--json",
+        "-q",
+    ]));
+    assert_eq!(report["output"], dest.as_str());
+    assert_eq!(report["unchanged"], false);
+    let report = json(socix().args([
+        "convert",
+        &image,
+        &format!("{dest}:v1-soci"),
+        "--src-plain-http",
+        "--dest-plain-http",
+        "--json",
+        "-q",
+    ]));
+    assert_eq!(report["tag"], "v1-soci");
+    let text = stdout(socix().args(["verify", &format!("{dest}:v1-soci"), "--plain-http", "-q"]));
+    assert!(text.contains("no problem"), "{text}");
+    // --plain-http still means both sides.
+    let text = stdout(socix().args(["create", &image, &dest, "--plain-http", "-q"]));
+    assert!(text.starts_with("Nothing changed"), "{text}");
+}
