@@ -170,6 +170,12 @@ impl CreateArgs {
         reporter.finish();
         let report =
             result.with_context(|| format!("cannot create a SOCI index of {}", self.source))?;
+        let by_digest_in = match &dest.parsed {
+            ImageRef::Registry(_) if !same_place(&self.source.parsed, &dest.parsed) => {
+                Some(dest.place())
+            }
+            _ => None,
+        };
         summary::print(
             &summary::Context {
                 command: "create",
@@ -178,6 +184,7 @@ impl CreateArgs {
                 elapsed: started.elapsed(),
                 report: &report,
                 reclaimed,
+                by_digest_in,
             },
             self.report.json,
         )
@@ -289,6 +296,7 @@ impl ConvertArgs {
                 elapsed: started.elapsed(),
                 report: &report,
                 reclaimed,
+                by_digest_in: None,
             },
             self.report.json,
         )

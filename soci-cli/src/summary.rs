@@ -43,6 +43,10 @@ pub(crate) struct Context<'a> {
     pub(crate) report: &'a Report,
     /// Staging folders of interrupted runs into the same new layout, removed on the way.
     pub(crate) reclaimed: Vec<PathBuf>,
+    /// `create` into a registry repository other than the source's: that repository
+    /// (`registry/repo`). No tag names what was pushed there, so the text names each platform's
+    /// SOCI index and image manifest by `repo@digest`, for the user to find them.
+    pub(crate) by_digest_in: Option<String>,
 }
 
 /// The `--json` document: the report with where it came from and went to.
@@ -135,7 +139,13 @@ fn write_text(out: &mut impl Write, ctx: &Context<'_>) -> std::io::Result<()> {
             )?;
         }
         match &platform.soci_index {
-            Some(index) => writeln!(out, "  SOCI index {} ({})", index.digest, bytes(index.size))?,
+            Some(index) => {
+                writeln!(out, "  SOCI index {} ({})", index.digest, bytes(index.size))?;
+                if let Some(repository) = &ctx.by_digest_in {
+                    writeln!(out, "    at {repository}@{}", index.digest)?;
+                    writeln!(out, "    referrer of {repository}@{}", platform.manifest)?;
+                }
+            }
             None => writeln!(out, "  no SOCI index: no layer of this platform got a zTOC")?,
         }
     }

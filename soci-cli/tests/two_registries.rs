@@ -1,5 +1,6 @@
 //! `create` and `convert` from one registry into another: plain HTTP for each side on its own
-//! (`--src-plain-http`, `--dest-plain-http`, as skopeo has them). Both registries are in-process, and both speak
+//! (`--src-plain-http`, `--dest-plain-http`, as skopeo has them), and the summary naming by
+//! digest what was pushed where no tag names it. Both registries are in-process, and both speak
 //! plain HTTP, so the side left on HTTPS is the one that fails.
 
 mod common;
@@ -87,4 +88,35 @@ fn each_side_has_its_own_plain_http() {
     // --plain-http still means both sides.
     let text = stdout(socix().args(["create", &image, &dest, "--plain-http", "-q"]));
     assert!(text.starts_with("Nothing changed"), "{text}");
+}
+
+#[test]
+fn create_elsewhere_names_what_it_pushed_by_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_source, mirror, image) = source_and_mirror(dir.path());
+    let dest = format!("{}/mirror/sample", mirror.addr);
+
+    let text = stdout(socix().args(["create", &image, &dest, "--plain-http", "-q"]));
+    let report = json(socix().args(["create", &image, &dest, "--plain-http", "--json", "-q"]));
+    assert_eq!(report["unchanged"], true);
+    let platform = &report["platforms"][0];
+    let index = platform["soci_index"]["digest"].as_str().unwrap();
+    let manifest = platform["manifest"].as_str().unwrap();
+    let index_ref = format!("{dest}@{index}");
+    let image_ref = format!("{dest}@{manifest}");
+    assert!(text.contains(&format!("    at {index_ref}\n")), "{text}");
+    assert!(
+        text.contains(&format!("    referrer of {image_ref}\n")),
+        "{text}"
+    );
+
+    // The references printed are where the index and its image are.
+    let listed = stdout(socix().args(["index", "list", &image_ref, "--plain-http", "-q"]));
+    assert_eq!(listed.trim(), index);
+    let info = stdout(socix().args(["index", "info", &image_ref, "--plain-http"]));
+    assert!(info.contains(manifest), "{info}");
+
+    // Into the source's own repository, the image's referrers find it: no references.
+    let text = stdout(socix().args(["create", &image, "--plain-http", "-q"]));
+    assert!(!text.contains("    at "), "{text}");
 }
