@@ -1,7 +1,8 @@
 //! Properties of `templates/SociIndexBuilder.yml` that cfn-lint cannot know: the IAM actions
 //! it grants are exactly those the functions' calls need (and `templates/README.md` lists), the
-//! generator's memory and concurrency limits, the functions' log groups, and that a stack of the
-//! AWS SOCI Index Builder can be updated to it in place.
+//! generator's memory and concurrency limits, the functions' log groups, the alarms operators
+//! rely on (and the README's account of them and of the generator's metrics), and that a stack
+//! of the AWS SOCI Index Builder can be updated to it in place.
 //!
 //! No YAML crate is a dependency of the workspace, so the template is read as the indented text
 //! it is: sections, resources and keys by their indentation, which is all these checks need.
@@ -264,6 +265,134 @@ fn functions_log_to_log_groups_of_the_stacks_own() {
             .and_then(|v| v.strip_prefix("!Ref "))
             .unwrap_or_else(|| panic!("{id} has no LoggingConfig.LogGroup"));
         assert!(log_groups.contains(&group), "{id}: {group}");
+    }
+}
+
+/// The block of the resource `id`, after checking its type.
+fn resource(id: &str, kind: &str) -> Vec<&'static str> {
+    let (_, our_kind, block) = resources()
+        .into_iter()
+        .find(|(i, _, _)| *i == id)
+        .unwrap_or_else(|| panic!("no resource {id}"));
+    assert_eq!(our_kind, kind, "{id}");
+    block
+}
+
+/// What `templates/README.md` says under the heading `## {title}`.
+fn readme_section(title: &str) -> &'static str {
+    let section = README
+        .split(&format!("\n## {title}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("templates/README.md has no {title} section"));
+    section.split("\n## ").next().unwrap()
+}
+
+#[test]
+fn the_alarm_topic_is_optional() {
+    let parameter = entry("Parameters", "AlarmTopicArn");
+    assert_eq!(value(&parameter, "Default"), Some(""));
+    assert_eq!(value(&parameter, "Type"), Some("String"));
+    let condition = entry("Conditions", "HasAlarmTopic");
+    assert!(
+        condition[0].contains("!Not [!Equals [!Ref AlarmTopicArn, '']]"),
+        "{condition:?}"
+    );
+    // Listed in the console's parameter groups, and documented.
+    assert!(TEMPLATE.contains("          - AlarmTopicArn\n"));
+    assert!(README.contains("| `AlarmTopicArn` |"));
+}
+
+#[test]
+fn alarms_watch_the_failure_queue_and_the_generators_errors() {
+    let alarms: Vec<&str> = resources()
+        .into_iter()
+        .filter(|(_, kind, _)| *kind == "AWS::CloudWatch::Alarm")
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(alarms, ["FailureQueueAlarm", "GeneratorErrorsAlarm"]);
+    let expected = [
+        (
+            "FailureQueueAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            "!GetAtt FailureQueue.QueueName",
+        ),
+        (
+            "GeneratorErrorsAlarm",
+            "AWS/Lambda",
+            "Errors",
+            "FunctionName",
+            "!Ref SociIndexGeneratorLambda",
+        ),
+    ];
+    let section = readme_section("Metrics and alarms");
+    for (id, namespace, metric, dimension, target) in expected {
+        let block = resource(id, "AWS::CloudWatch::Alarm");
+        assert_eq!(value(&block, "Namespace"), Some(namespace), "{id}");
+        assert_eq!(value(&block, "MetricName"), Some(metric), "{id}");
+        assert_eq!(value(&block, "Name"), Some(dimension), "{id}");
+        assert_eq!(value(&block, "Value"), Some(target), "{id}");
+        // Any message, any error: more than nothing alarms.
+        assert_eq!(value(&block, "Threshold"), Some("0"), "{id}");
+        assert_eq!(
+            value(&block, "ComparisonOperator"),
+            Some("GreaterThanThreshold"),
+            "{id}"
+        );
+        // Quiet periods publish no data; they are not alarms.
+        assert_eq!(
+            value(&block, "TreatMissingData"),
+            Some("notBreaching"),
+            "{id}"
+        );
+        // No fixed name (several stacks per Region); the topic only when one is given.
+        assert_eq!(value(&block, "AlarmName"), None, "{id}");
+        for actions in ["AlarmActions", "OKActions"] {
+            assert_eq!(
+                value(&block, actions),
+                Some("!If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]"),
+                "{id} {actions}"
+            );
+        }
+        assert!(section.contains(&format!("`{id}`")), "README: {id}");
+        assert!(section.contains(metric), "README: {metric}");
+    }
+}
+
+#[test]
+fn the_readme_lists_the_generators_metrics() {
+    use soci_lambda::metrics;
+    let section = readme_section("Metrics and alarms");
+    for name in [
+        metrics::NAMESPACE,
+        metrics::FUNCTION_NAME,
+        metrics::SKIP_REASON,
+        metrics::ERROR_TYPE,
+        metrics::IMAGES_INDEXED,
+        metrics::IMAGES_SKIPPED,
+        metrics::IMAGES_FAILED,
+        metrics::LAYERS_INDEXED,
+        metrics::LAYERS_REUSED,
+        metrics::BYTES_INDEXED,
+        metrics::DURATION,
+        metrics::THROUGHPUT,
+    ] {
+        assert!(section.contains(&format!("`{name}`")), "README: {name}");
+    }
+    for skip in [
+        metrics::Skip::Unchanged,
+        metrics::Skip::OwnOutput,
+        metrics::Skip::UntaggedV2,
+        metrics::Skip::NoZtocs,
+        metrics::Skip::NotAnImage,
+        metrics::Skip::ManifestNotFound,
+        metrics::Skip::SourceMoved,
+    ] {
+        assert!(
+            section.contains(&format!("`{}`", skip.as_str())),
+            "README: {skip:?}"
+        );
     }
 }
 
