@@ -25,6 +25,11 @@ pub(crate) struct ConnectArgs {
     /// Read the password for --username from the first line of stdin.
     #[arg(long, requires = "username")]
     pub(crate) password_stdin: bool,
+    /// The ECR API endpoint that gives *.dkr.ecr.* registries their token (a FIPS or VPC
+    /// endpoint). Without it, the AWS SDK's settings: AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL, the
+    /// profile's endpoint_url, else AWS's own.
+    #[arg(long, value_name = "URL")]
+    pub(crate) ecr_endpoint: Option<String>,
 }
 
 impl ConnectArgs {
@@ -48,6 +53,7 @@ impl ConnectArgs {
         Ok(Connection {
             plain_http: self.plain_http,
             credentials,
+            ecr_endpoint: self.ecr_endpoint.clone(),
             ..Connection::default()
         })
     }
