@@ -6,10 +6,10 @@
 //! repository, digest and tag; the filter's lines sit in `lambda_runtime`'s own invocation span,
 //! which holds `requestId`. `RUST_LOG` chooses what is logged (`info` when unset or unreadable),
 //! except that the AWS SDK and HTTP crates never log below
-//! [`CREDENTIAL_SAFE_LEVEL`](soci_registry::CREDENTIAL_SAFE_LEVEL)
-//! ([`credential_safe_caps`](soci_registry::credential_safe_caps)): at `debug` and `trace` they write request and response headers
-//! and bodies, among them the ECR registry token, the SigV4 session token and `Authorization`
-//! headers, and CloudWatch Logs must never hold those, whatever `LogLevel` the stack was given.
+//! [`CREDENTIAL_SAFE_LEVEL`](soci_registry::CREDENTIAL_SAFE_LEVEL) ([`credential_safe_caps`]):
+//! at `debug` and `trace` they write request and response headers and bodies, among them the ECR
+//! registry token, the SigV4 session token and `Authorization` headers, and CloudWatch Logs must
+//! never hold those, whatever `LogLevel` the stack was given.
 
 use soci_registry::credential_safe_caps;
 use tracing_subscriber::EnvFilter;
