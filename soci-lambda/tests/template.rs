@@ -303,6 +303,28 @@ fn the_alarm_topic_is_optional() {
 }
 
 #[test]
+fn the_ecr_endpoint_is_optional_and_reaches_the_generator() {
+    let parameter = entry("Parameters", "EcrEndpoint");
+    assert_eq!(value(&parameter, "Default"), Some(""));
+    let condition = entry("Conditions", "HasEcrEndpoint");
+    assert!(
+        condition[0].contains("!Not [!Equals [!Ref EcrEndpoint, '']]"),
+        "{condition:?}"
+    );
+    let generator = resource("SociIndexGeneratorLambda", "AWS::Lambda::Function");
+    let variable = generator
+        .iter()
+        .find(|line| line.trim_start().starts_with("ECR_ENDPOINT:"));
+    assert_eq!(
+        variable.map(|line| line.trim()),
+        Some("ECR_ENDPOINT: !If [HasEcrEndpoint, !Ref EcrEndpoint, !Ref AWS::NoValue]")
+    );
+    assert_eq!(soci_lambda::config::ECR_ENDPOINT_VAR, "ECR_ENDPOINT");
+    assert!(TEMPLATE.contains("          - EcrEndpoint\n"));
+    assert!(README.contains("| `EcrEndpoint` |"));
+}
+
+#[test]
 fn alarms_watch_the_failure_queue_and_the_generators_errors() {
     let alarms: Vec<&str> = resources()
         .into_iter()
