@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use common::{OCI_INDEX, OCI_MANIFEST, Platform, gzip_layer, push_event, push_index};
+use common::{Logs, OCI_INDEX, OCI_MANIFEST, Platform, gzip_layer, push_event, push_index};
 use serde_json::Value;
 use soci_lambda::generator::{self, NO_ZTOCS, NOT_AN_IMAGE, SOURCE_MOVED, SUCCESS, UNCHANGED};
 use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
@@ -72,30 +70,6 @@ async fn manifest_json(
     )
 }
 
-/// Collects the JSON log lines of a test.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn lines(&self) -> Vec<Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-            .collect()
-    }
-}
-
 soci_registry::on_both_registries!(
     async v2_converts_every_platform_and_redelivery_changes_nothing,
     v1_publishes_referrers_and_skips_its_own_indexes,
@@ -114,12 +88,7 @@ async fn v2_converts_every_platform_and_redelivery_changes_nothing(implementatio
     let config = config(&registry.addr, IndexVersion::V2);
 
     let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber =
-        soci_lambda::logging::subscriber(tracing_subscriber::EnvFilter::new("info"), move || {
-            sink.clone()
-        });
-    let guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(logs.subscriber("info"));
     let result = generator::handle(&event, &config, &plenty()).await.unwrap();
     drop(guard);
     assert_eq!(result, SUCCESS);
@@ -427,12 +396,7 @@ async fn an_older_push_handled_last_leaves_the_tag_to_the_newer(implementation: 
 
     let late = push_event("race/app", &older, Some("latest"));
     let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber =
-        soci_lambda::logging::subscriber(tracing_subscriber::EnvFilter::new("info"), move || {
-            sink.clone()
-        });
-    let guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(logs.subscriber("info"));
     let result = generator::handle(&late, &config, &plenty()).await.unwrap();
     drop(guard);
     assert_eq!(result, SOURCE_MOVED);

@@ -3,39 +3,9 @@
 //! ECR registry token among them. Events are emitted here with those crates' targets, as their
 //! own macros would, and the captured JSON lines are checked.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
 
-use serde_json::Value;
-use soci_lambda::logging;
-use tracing_subscriber::EnvFilter;
-
-/// Collects the JSON log lines of a test.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn messages(&self) -> Vec<String> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|line| {
-                let line: Value = serde_json::from_str(line).unwrap();
-                line["message"].as_str().unwrap().to_owned()
-            })
-            .collect()
-    }
-}
+use common::Logs;
 
 /// One event per (target, level) that matters, each with a message naming it, emitted inside
 /// an `invocation` span as the generator's are.
@@ -64,9 +34,7 @@ fn emit_all() {
 
 fn capture(rust_log: &str) -> Vec<String> {
     let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber = logging::subscriber(EnvFilter::new(rust_log), move || sink.clone());
-    tracing::subscriber::with_default(subscriber, emit_all);
+    tracing::subscriber::with_default(logs.subscriber(rust_log), emit_all);
     logs.messages()
 }
 

@@ -7,36 +7,21 @@
 //! The only test of this binary: it sets the process environment and the global subscriber
 //! (the SDK logs from whichever thread runs its futures).
 
+mod common;
 mod stub;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use common::Logs;
 use serde_json::json;
 use soci_lambda::generator::{self, MANIFEST_NOT_FOUND};
 use soci_lambda::{GeneratorConfig, IndexVersion, Invocation};
 use soci_registry::{Credentials, ecr_credentials};
 use stub::{Reply, Request, Stub};
-use tracing_subscriber::EnvFilter;
 
 const ACCESS_KEY: &str = "AKIALOGTEST000000001";
 const SECRET_KEY: &str = "SecretKeyThatMustNeverBeLogged0123456789";
 const SESSION_TOKEN: &str = "SessionTokenThatMustNeverBeLogged0123456789";
-
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 #[ignore = "needs moto_server (pip install 'moto[server]')"]
@@ -49,12 +34,7 @@ async fn no_credential_is_logged_at_trace() {
         std::env::remove_var("AWS_PROFILE");
     }
     let logs = Logs::default();
-    let sink = logs.clone();
-    tracing::subscriber::set_global_default(soci_lambda::logging::subscriber(
-        EnvFilter::new("trace"),
-        move || sink.clone(),
-    ))
-    .unwrap();
+    tracing::subscriber::set_global_default(logs.subscriber("trace")).unwrap();
 
     let moto = soci_registry::testing::Moto::start();
     // The registry asks for Basic authentication, then knows no manifest.
@@ -114,7 +94,7 @@ async fn no_credential_is_logged_at_trace() {
     };
     let encoded_token = authorization.trim_start_matches("Basic ").to_owned();
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(
         text.contains("Connecting to the registry"),
         "nothing was logged: {text}"

@@ -4,18 +4,17 @@
 //! registry (`stub`) serves exactly the manifest each test needs, which no real registry would
 //! accept as a push any more.
 
+mod common;
 mod stub;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use common::{Logs, push_event};
 use serde_json::{Value, json};
 use sha2::Digest;
 use soci_lambda::generator::{self, MANIFEST_NOT_FOUND, NOT_AN_IMAGE};
 use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
 use stub::{Reply, Request, Stub};
-use tracing_subscriber::EnvFilter;
 
 fn digest(bytes: &[u8]) -> String {
     let hex: String = sha2::Sha256::digest(bytes)
@@ -23,30 +22,6 @@ fn digest(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("sha256:{hex}")
-}
-
-/// An ECR push event of `repository@digest`.
-fn push(repository: &str, digest: &str, tag: Option<&str>) -> Value {
-    let mut detail = json!({
-        "result": "SUCCESS",
-        "repository-name": repository,
-        "image-digest": digest,
-        "action-type": "PUSH",
-    });
-    if let Some(tag) = tag {
-        detail["image-tag"] = json!(tag);
-    }
-    json!({
-        "version": "0",
-        "id": "4f0c6a52-0c3e-4a4b-9d59-1d0b3f1c7e10",
-        "detail-type": "ECR Image Action",
-        "source": "aws.ecr",
-        "account": "123456789012",
-        "time": "2026-01-01T00:00:00Z",
-        "region": "us-west-2",
-        "resources": [],
-        "detail": detail,
-    })
 }
 
 fn config(registry: &str, version: IndexVersion) -> GeneratorConfig {
@@ -89,39 +64,13 @@ fn unknown() -> Reply {
         .body(r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#)
 }
 
-/// Collects the JSON log lines of a test.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn lines(&self) -> Vec<Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-            .collect()
-    }
-}
-
 /// Runs the generator on `event` with its logs captured.
 async fn run(
     event: &Value,
     config: &GeneratorConfig,
 ) -> (Result<String, GeneratorError>, Vec<Value>) {
     let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber = soci_lambda::logging::subscriber(EnvFilter::new("info"), move || sink.clone());
-    let guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(logs.subscriber("info"));
     let result = generator::handle(event, config, &invocation()).await;
     drop(guard);
     (result, logs.lines())
@@ -160,7 +109,7 @@ async fn docker_schema1_manifests_are_skipped_with_a_reason() {
         "application/vnd.docker.distribution.manifest.v1+prettyjws",
     );
     for version in [IndexVersion::V2, IndexVersion::V1] {
-        let event = push("legacy/app", &digest, Some("old"));
+        let event = push_event("legacy/app", &digest, Some("old"));
         let (result, lines) = run(&event, &config(&registry.addr, version)).await;
         assert_eq!(result.unwrap(), NOT_AN_IMAGE, "{version}");
         let line = skip_line(&lines, NOT_AN_IMAGE);
@@ -181,7 +130,7 @@ async fn oci_artifact_manifests_are_skipped_with_a_reason() {
     }))
     .unwrap();
     let (registry, digest) = registry_with("app", &manifest, media_type);
-    let event = push("app", &digest, Some("sbom"));
+    let event = push_event("app", &digest, Some("sbom"));
     let (result, lines) = run(&event, &config(&registry.addr, IndexVersion::V2)).await;
     assert_eq!(result.unwrap(), NOT_AN_IMAGE);
     let line = skip_line(&lines, NOT_AN_IMAGE);
@@ -196,7 +145,7 @@ async fn other_manifest_types_are_skipped_with_a_reason() {
     let media_type = "application/vnd.example.bundle.v1+json";
     let manifest = br#"{"mediaType":"application/vnd.example.bundle.v1+json"}"#;
     let (registry, digest) = registry_with("app", manifest, media_type);
-    let event = push("app", &digest, Some("bundle"));
+    let event = push_event("app", &digest, Some("bundle"));
     let (result, lines) = run(&event, &config(&registry.addr, IndexVersion::V1)).await;
     assert_eq!(result.unwrap(), NOT_AN_IMAGE);
     let line = skip_line(&lines, NOT_AN_IMAGE);
@@ -209,7 +158,7 @@ async fn other_manifest_types_are_skipped_with_a_reason() {
 #[tokio::test]
 async fn a_manifest_that_is_gone_is_skipped_not_retried() {
     let registry = Stub::start(|_: &Request| unknown());
-    let event = push("app", &digest(b"deleted"), Some("v1"));
+    let event = push_event("app", &digest(b"deleted"), Some("v1"));
     let (result, lines) = run(&event, &config(&registry.addr, IndexVersion::V2)).await;
     assert_eq!(result.unwrap(), MANIFEST_NOT_FOUND);
     let line = skip_line(&lines, MANIFEST_NOT_FOUND);
@@ -229,7 +178,7 @@ async fn other_unreadable_manifests_stay_errors() {
     manifest.resize(manifest.len() + (4 << 20), b' ');
     manifest.extend_from_slice(br#""}"#);
     let (registry, digest) = registry_with("big", &manifest, media_type);
-    let event = push("big", &digest, Some("v1"));
+    let event = push_event("big", &digest, Some("v1"));
     let (result, _) = run(&event, &config(&registry.addr, IndexVersion::V2)).await;
     let error = result.unwrap_err();
     assert!(matches!(error, GeneratorError::Pull(_)), "{error}");
@@ -249,7 +198,7 @@ async fn the_skip_of_the_builders_own_push_is_logged_once() {
         (Some("v1-soci"), IndexVersion::V1),
         (None, IndexVersion::V2),
     ] {
-        let event = push("app", &digest(b"x"), tag);
+        let event = push_event("app", &digest(b"x"), tag);
         let (result, lines) = run(&event, &config(&closed, version)).await;
         let result = result.unwrap();
         let skips: Vec<&Value> = lines

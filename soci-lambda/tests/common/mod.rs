@@ -1,5 +1,5 @@
 //! Shared by the integration tests: moto's API, test images pushed with the registry client,
-//! and ECR push events. The registries and moto's server come from `soci_registry::testing`:
+//! ECR push events, and the functions' logs captured. The registries and moto's server come from `soci_registry::testing`:
 //! tests that need `docker-registry` or `moto_server` are ignored unless `--include-ignored`,
 //! as `.ci/run` runs them.
 
@@ -7,6 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -212,4 +213,48 @@ pub fn sample_event(name: &str) -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A test's log output, in memory: what the functions' JSON subscriber writes.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// The functions' subscriber at `filter` (a `RUST_LOG` value), writing here.
+    pub fn subscriber(&self, filter: &str) -> impl tracing::Subscriber + Send + Sync + 'static {
+        let sink = self.clone();
+        soci_lambda::logging::subscriber(tracing_subscriber::EnvFilter::new(filter), move || {
+            sink.clone()
+        })
+    }
+
+    /// Everything written.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// The lines written, each a JSON object.
+    pub fn lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    }
+
+    /// The `message` of each line.
+    pub fn messages(&self) -> Vec<String> {
+        let message = |line: Value| line["message"].as_str().unwrap().to_owned();
+        self.lines().into_iter().map(message).collect()
+    }
 }
