@@ -1,0 +1,203 @@
+//! Reading blobs: whole and verified, streamed with resumption from where a cut body stopped,
+//! and by range for random access through a zTOC.
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::header::RANGE;
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering;
+use tokio::sync::mpsc;
+
+use super::transport::read_body;
+use super::{MAX_MANIFEST, RegistryClient, Scope};
+use crate::error::RegistryError;
+
+impl RegistryClient {
+    /// Whether the repository has the blob (`HEAD`).
+    pub async fn blob_exists(&self, repository: &str, digest: &str) -> Result<bool, RegistryError> {
+        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
+        let response = self
+            .send(Method::HEAD, &url, &Scope::pull(repository), &|rb| rb)
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        self.expect(response, &Method::HEAD, &url, &[StatusCode::OK])
+            .await
+            .map(|_| true)
+    }
+
+    /// Fetches a small blob (a config, a zTOC) whole, verifying its digest.
+    pub async fn get_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+    ) -> Result<Bytes, RegistryError> {
+        let (tx, mut rx) = mpsc::channel(16);
+        let fetch = self.fetch_blob(repository, digest, size, tx);
+        let collect = async {
+            let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(MAX_MANIFEST));
+            while let Some(chunk) = rx.recv().await {
+                data.extend_from_slice(&chunk);
+            }
+            data
+        };
+        let (fetched, data) = tokio::join!(fetch, collect);
+        fetched?;
+        Ok(Bytes::from(data))
+    }
+
+    /// Reads `len` bytes of a blob at `offset` (a `Range` request), for random access through
+    /// a zTOC. The bytes cannot be checked against the blob's digest; span digests check them.
+    ///
+    /// `None` when the registry does not serve ranges (it answered with the whole blob, now or
+    /// before): read the blob whole with [`fetch_blob`](Self::fetch_blob) instead. The whole body
+    /// is not read here, so a registry that ignores ranges costs one wasted request, once.
+    pub async fn read_blob_range(
+        &self,
+        repository: &str,
+        digest: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Bytes>, RegistryError> {
+        if self.ignores_ranges() {
+            return Ok(None);
+        }
+        if len == 0 {
+            return Ok(Some(Bytes::new()));
+        }
+        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
+        let last = offset + len - 1;
+        let response = self
+            .send_expecting(
+                Method::GET,
+                &url,
+                &Scope::pull(repository),
+                &|rb| rb.header(RANGE, format!("bytes={offset}-{last}")),
+                &[StatusCode::OK, StatusCode::PARTIAL_CONTENT],
+            )
+            .await?;
+        if response.status() == StatusCode::OK {
+            self.ignores_ranges.store(true, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let limit = usize::try_from(len).unwrap_or(usize::MAX);
+        match read_body(response, limit).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) => Err(e.into_error("GET", &url)),
+        }
+    }
+
+    /// Whether the registry was seen answering a `Range` request with the whole blob.
+    pub fn ignores_ranges(&self) -> bool {
+        self.ignores_ranges.load(Ordering::Relaxed)
+    }
+
+    /// Streams a blob of `size` bytes into `chunks`, in order, and checks its digest at the end.
+    ///
+    /// A response cut short (connection reset, truncated body) is resumed with a `Range` request
+    /// from where it stopped, within the retry policy, so every byte is sent exactly once. If the
+    /// receiver goes away, the transfer stops quietly. On a digest or size mismatch an error is
+    /// returned after the bytes were sent: receivers must not trust what they got before the end.
+    pub async fn fetch_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        chunks: mpsc::Sender<Bytes>,
+    ) -> Result<(), RegistryError> {
+        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
+        let scope = Scope::pull(repository);
+        let mut hasher = Sha256::new();
+        let mut offset = 0u64;
+        let mut failures = 0u32;
+        loop {
+            let resume = offset;
+            let response = self
+                .send_expecting(
+                    Method::GET,
+                    &url,
+                    &scope,
+                    &|rb| {
+                        if resume > 0 {
+                            rb.header(RANGE, format!("bytes={resume}-"))
+                        } else {
+                            rb
+                        }
+                    },
+                    &[StatusCode::OK, StatusCode::PARTIAL_CONTENT],
+                )
+                .await?;
+            // A server that ignores Range sends everything again: skip what was already sent.
+            let mut skip = if response.status() == StatusCode::OK {
+                offset
+            } else {
+                0
+            };
+            let mut body = response.bytes_stream();
+            let mut cut = None;
+            while let Some(item) = body.next().await {
+                let mut chunk = match item {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        cut = Some(e.to_string());
+                        break;
+                    }
+                };
+                if skip > 0 {
+                    let n = skip.min(chunk.len() as u64);
+                    let _ = chunk.split_to(n as usize);
+                    skip -= n;
+                }
+                if chunk.is_empty() {
+                    continue;
+                }
+                offset += chunk.len() as u64;
+                if offset > size {
+                    return Err(RegistryError::SizeMismatch {
+                        digest: digest.into(),
+                        expected: size,
+                        actual: offset,
+                    });
+                }
+                hasher.update(&chunk);
+                if chunks.send(chunk).await.is_err() {
+                    return Ok(());
+                }
+            }
+            if cut.is_none() {
+                // The server sent the whole body (HTTP would have reported a cut): it is the blob.
+                if offset != size {
+                    return Err(RegistryError::SizeMismatch {
+                        digest: digest.into(),
+                        expected: size,
+                        actual: offset,
+                    });
+                }
+                let actual = soci_ztoc::format_sha256(&hasher.finalize());
+                if actual != digest {
+                    return Err(RegistryError::DigestMismatch {
+                        what: "blob",
+                        expected: digest.into(),
+                        actual,
+                    });
+                }
+                return Ok(());
+            }
+            failures += 1;
+            if failures >= self.options.retry.attempts {
+                return Err(RegistryError::Transport {
+                    method: "GET".into(),
+                    url,
+                    message: format!(
+                        "body ended at byte {offset} of {size} ({}), {failures} times",
+                        cut.as_deref().unwrap_or("closed early")
+                    ),
+                });
+            }
+            tokio::time::sleep(self.options.retry.delay(failures)).await;
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Manifests and indexes: read (a body cut short is read again), checked against their digest,
+//! stored (sent again once when a child is refused as unknown), and the referrers API.
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+
+use super::auth::url_encode;
+use super::transport::{BodyError, content_type, read_body};
+use super::{MANIFEST_ACCEPT, MAX_MANIFEST, Manifest, RegistryClient, Scope, digest_of};
+use crate::error::RegistryError;
+
+/// The error codes of a manifest refused for a child the registry does not know (distribution
+/// also answers `DIGEST_INVALID` when it loses that race).
+const CHILD_UNKNOWN: [&str; 4] = [
+    "MANIFEST_BLOB_UNKNOWN",
+    "BLOB_UNKNOWN",
+    "MANIFEST_UNKNOWN",
+    "DIGEST_INVALID",
+];
+
+impl RegistryClient {
+    /// Fetches a manifest by tag or digest; by digest, its bytes are verified.
+    pub async fn get_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Manifest, RegistryError> {
+        let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
+        let manifest = self
+            .get_document(&url, &Scope::pull(repository), MANIFEST_ACCEPT)
+            .await?;
+        if reference.starts_with("sha256:") && reference != manifest.digest {
+            return Err(RegistryError::DigestMismatch {
+                what: "manifest",
+                expected: reference.into(),
+                actual: manifest.digest,
+            });
+        }
+        Ok(manifest)
+    }
+
+    /// The digest of a manifest if it exists (`HEAD`), without fetching it.
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
+        let response = self
+            .send(Method::HEAD, &url, &Scope::pull(repository), &|rb| {
+                rb.header(ACCEPT, MANIFEST_ACCEPT)
+            })
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = self
+            .expect(response, &Method::HEAD, &url, &[StatusCode::OK])
+            .await?;
+        match response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(d) => Ok(Some(d.to_owned())),
+            // No digest header: fetch the manifest to learn it.
+            None => Ok(Some(self.get_manifest(repository, reference).await?.digest)),
+        }
+    }
+
+    /// Stores a manifest under `reference` (a tag, or its own digest) and returns its digest.
+    ///
+    /// A registry may refuse a manifest whose children it has just stored as unknown (Debian's
+    /// distribution does under concurrent writes to one repository): then each child is looked
+    /// up, and if all are there the manifest is sent once more; if one is missing, the error
+    /// names it.
+    pub async fn put_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        bytes: Bytes,
+        media_type: &str,
+    ) -> Result<String, RegistryError> {
+        match self
+            .put_manifest_once(repository, reference, &bytes, media_type)
+            .await
+        {
+            Err(RegistryError::Status {
+                status: 400,
+                code: Some(code),
+                ..
+            }) if CHILD_UNKNOWN.contains(&code.as_str()) => {
+                self.check_children(repository, &bytes).await?;
+                self.put_manifest_once(repository, reference, &bytes, media_type)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn put_manifest_once(
+        &self,
+        repository: &str,
+        reference: &str,
+        bytes: &Bytes,
+        media_type: &str,
+    ) -> Result<String, RegistryError> {
+        let digest = digest_of(bytes);
+        let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
+        let response = self
+            .send_expecting(
+                Method::PUT,
+                &url,
+                &Scope::push(repository),
+                &|rb| rb.header(CONTENT_TYPE, media_type).body(bytes.clone()),
+                &[StatusCode::CREATED, StatusCode::OK],
+            )
+            .await?;
+        let stored = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok());
+        match stored {
+            Some(stored) if stored != digest => Err(RegistryError::DigestMismatch {
+                what: "stored manifest",
+                expected: digest,
+                actual: stored.into(),
+            }),
+            _ => Ok(digest),
+        }
+    }
+
+    /// Looks up every blob and manifest `manifest` refers to; an error names the first missing.
+    async fn check_children(&self, repository: &str, manifest: &[u8]) -> Result<(), RegistryError> {
+        let document: serde_json::Value =
+            serde_json::from_slice(manifest).map_err(|e| RegistryError::Protocol {
+                context: format!("manifest {}", digest_of(manifest)),
+                message: e.to_string(),
+            })?;
+        let digest_in = |entry: &serde_json::Value| entry["digest"].as_str().map(str::to_owned);
+        let blobs = document["layers"].as_array().into_iter().flatten();
+        for blob in blobs.chain(document.get("config")).filter_map(digest_in) {
+            if !self.blob_exists(repository, &blob).await? {
+                return Err(child_missing(repository, "blob", &blob));
+            }
+        }
+        let manifests = document["manifests"].as_array().into_iter().flatten();
+        for child in manifests.filter_map(digest_in) {
+            if self.manifest_digest(repository, &child).await?.is_none() {
+                return Err(child_missing(repository, "manifest", &child));
+            }
+        }
+        Ok(())
+    }
+
+    /// The referrers of a manifest through the OCI 1.1 referrers API, or `None` when the registry
+    /// does not have that API (then the tag-schema fallback applies).
+    pub async fn referrers(
+        &self,
+        repository: &str,
+        digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        let mut url = format!("{}/v2/{repository}/referrers/{digest}", self.base);
+        if let Some(t) = artifact_type {
+            url.push_str(&format!("?artifactType={}", url_encode(t)));
+        }
+        let index = "application/vnd.oci.image.index.v1+json";
+        match self
+            .get_document(&url, &Scope::pull(repository), index)
+            .await
+        {
+            // Registries with the API answer 200 even for unknown subjects; a 404 means no API.
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// GETs a small document (a manifest, a referrers list) whole: a body cut short is asked
+    /// for again, within the retry policy, as a failed request is, so a dropped connection
+    /// costs a retry rather than the conversion.
+    async fn get_document(
+        &self,
+        url: &str,
+        scope: &Scope,
+        accept: &str,
+    ) -> Result<Manifest, RegistryError> {
+        let mut cuts = 0;
+        loop {
+            let response = self
+                .send_expecting(
+                    Method::GET,
+                    url,
+                    scope,
+                    &|rb| rb.header(ACCEPT, accept),
+                    &[StatusCode::OK],
+                )
+                .await?;
+            let media_type = content_type(&response);
+            match read_body(response, MAX_MANIFEST).await {
+                Ok(bytes) => {
+                    return Ok(Manifest {
+                        digest: digest_of(&bytes),
+                        media_type,
+                        bytes,
+                    });
+                }
+                Err(BodyError::Cut(_)) if cuts + 1 < self.options.retry.attempts => {
+                    cuts += 1;
+                    tokio::time::sleep(self.options.retry.delay(cuts)).await;
+                }
+                Err(e) => return Err(e.into_error("GET", url)),
+            }
+        }
+    }
+}
+
+/// A manifest refused because `repository` lacks one of its children, which is not there.
+fn child_missing(repository: &str, kind: &str, digest: &str) -> RegistryError {
+    RegistryError::Protocol {
+        context: format!("storing a manifest in {repository}"),
+        message: format!("the registry does not have its {kind} {digest}"),
+    }
+}

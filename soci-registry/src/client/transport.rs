@@ -1,0 +1,411 @@
+//! Sending requests: authentication (Basic, or a Bearer token for the request's scope, cached),
+//! retries of failed requests within the client's policy, one log line per request, and the
+//! helpers that turn a response into bytes or into the registry's error.
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use std::time::Duration;
+
+use super::auth::{Challenge, Credentials, basic_header, url_encode};
+use super::retry::retriable_status;
+use super::{RegistryClient, Scope};
+use crate::error::RegistryError;
+
+impl RegistryClient {
+    /// Sends a request with authentication and retries; returns the final response, whatever its
+    /// status (callers decide which statuses they expect).
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        scope: &Scope,
+        build: &(dyn Fn(RequestBuilder) -> RequestBuilder + Sync),
+    ) -> Result<Response, RegistryError> {
+        let mut failures = 0;
+        let mut authenticated = false;
+        loop {
+            let mut request = build(self.http.request(method.clone(), url));
+            if let Some(header) = self.cached_auth(scope) {
+                request = request.header(AUTHORIZATION, header);
+            }
+            let started = std::time::Instant::now();
+            let outcome = request.send().await;
+            log_request(&method, url, &outcome, started.elapsed());
+            let retry = match outcome {
+                Err(e) => {
+                    let message = http_error(&e);
+                    if e.is_builder() || failures + 1 >= self.options.retry.attempts {
+                        return Err(RegistryError::Transport {
+                            method: method.to_string(),
+                            url: url.to_owned(),
+                            message,
+                        });
+                    }
+                    true
+                }
+                Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !authenticated => {
+                    let challenge = response
+                        .headers()
+                        .get(WWW_AUTHENTICATE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(Challenge::parse);
+                    self.authenticate(challenge, scope).await?;
+                    authenticated = true;
+                    false
+                }
+                Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
+                    let reason = error_message(response).await.1;
+                    return Err(RegistryError::Auth {
+                        registry: self.registry.clone(),
+                        reason: format!("{method} {url} was refused: {reason}"),
+                        tried: self.options.credentials.describe(),
+                    });
+                }
+                Ok(response)
+                    if retriable_status(response.status().as_u16())
+                        && failures + 1 < self.options.retry.attempts =>
+                {
+                    true
+                }
+                Ok(response) => return Ok(response),
+            };
+            if retry {
+                failures += 1;
+                tokio::time::sleep(self.options.retry.delay(failures)).await;
+            }
+        }
+    }
+
+    pub(super) fn cached_auth(&self, scope: &Scope) -> Option<String> {
+        let cache = self
+            .auth
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.get(&scope.key()).or_else(|| cache.get("*")).cloned()
+    }
+
+    /// Answers a 401 challenge: Basic with the credentials, or a Bearer token for the scope.
+    async fn authenticate(
+        &self,
+        challenge: Option<Challenge>,
+        scope: &Scope,
+    ) -> Result<(), RegistryError> {
+        let refuse = |reason: String| RegistryError::Auth {
+            registry: self.registry.clone(),
+            reason,
+            tried: self.options.credentials.describe(),
+        };
+        let header = match (challenge, &self.options.credentials) {
+            (None, _) => {
+                return Err(refuse(
+                    "401 without a usable WWW-Authenticate challenge".into(),
+                ));
+            }
+            (
+                Some(Challenge::Basic),
+                Credentials::Basic {
+                    username, password, ..
+                },
+            ) => {
+                let header = basic_header(username, password);
+                self.store_auth("*", header);
+                return Ok(());
+            }
+            (Some(Challenge::Basic), _) => {
+                return Err(refuse("the registry needs a user name and password".into()));
+            }
+            (Some(Challenge::Bearer { realm, service }), credentials) => self
+                .fetch_token(&realm, service.as_deref(), scope, credentials)
+                .await
+                .map_err(|e| match e {
+                    RegistryError::Status {
+                        status, message, ..
+                    } => refuse(format!(
+                        "the token service {realm} answered {status}: {message}"
+                    )),
+                    other => other,
+                })?,
+        };
+        self.store_auth(&scope.key(), header);
+        Ok(())
+    }
+
+    fn store_auth(&self, key: &str, header: String) {
+        let mut cache = self
+            .auth
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.insert(key.to_owned(), header);
+    }
+
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &Scope,
+        credentials: &Credentials,
+    ) -> Result<String, RegistryError> {
+        let mut query = Vec::new();
+        if let Some(s) = service {
+            query.push(format!("service={}", url_encode(s)));
+        }
+        for s in scope.key().split(' ') {
+            query.push(format!("scope={}", url_encode(s)));
+        }
+        let request = || match credentials {
+            Credentials::IdentityToken { token, .. } => {
+                let mut form = query.clone();
+                form.push("grant_type=refresh_token".into());
+                form.push(format!("refresh_token={}", url_encode(token)));
+                form.push("client_id=socix".into());
+                self.http
+                    .post(realm)
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(form.join("&"))
+            }
+            Credentials::Basic {
+                username, password, ..
+            } => self
+                .http
+                .get(format!("{realm}?{}", query.join("&")))
+                .header(AUTHORIZATION, basic_header(username, password)),
+            Credentials::Anonymous => self.http.get(format!("{realm}?{}", query.join("&"))),
+        };
+        let method = if matches!(credentials, Credentials::IdentityToken { .. }) {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        // The token service fails as registries do: a refused connection, a 503, a body cut
+        // short are retried within the same policy.
+        let mut failures = 0;
+        let body = loop {
+            let failure = match request().send().await {
+                Err(e) => RegistryError::Transport {
+                    method: method.to_string(),
+                    url: realm.to_owned(),
+                    message: http_error(&e),
+                },
+                Ok(response) => match self
+                    .expect(response, &method, realm, &[StatusCode::OK])
+                    .await
+                {
+                    Err(e) => e,
+                    Ok(response) => match read_body(response, 1 << 20).await {
+                        Ok(body) => break body,
+                        Err(e) => e.into_error(method.as_str(), realm),
+                    },
+                },
+            };
+            failures += 1;
+            let transient = match &failure {
+                RegistryError::Transport { .. } => true,
+                RegistryError::Status { status, .. } => retriable_status(*status),
+                _ => false,
+            };
+            if !transient || failures >= self.options.retry.attempts {
+                return Err(failure);
+            }
+            tokio::time::sleep(self.options.retry.delay(failures)).await;
+        };
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
+                context: format!("token from {realm}"),
+                message: e.to_string(),
+            })?;
+        let token = answer["token"]
+            .as_str()
+            .or(answer["access_token"].as_str())
+            .ok_or_else(|| RegistryError::Protocol {
+                context: format!("token from {realm}"),
+                message: "no token in the answer".into(),
+            })?;
+        Ok(format!("Bearer {token}"))
+    }
+
+    /// [`send`](Self::send), then [`expect`](Self::expect): the response when its status is one
+    /// of `ok`, else the registry's error.
+    pub(super) async fn send_expecting(
+        &self,
+        method: Method,
+        url: &str,
+        scope: &Scope,
+        build: &(dyn Fn(RequestBuilder) -> RequestBuilder + Sync),
+        ok: &[StatusCode],
+    ) -> Result<Response, RegistryError> {
+        let response = self.send(method.clone(), url, scope, build).await?;
+        self.expect(response, &method, url, ok).await
+    }
+
+    /// The response if its status is one of `ok`, else the registry's error.
+    pub(super) async fn expect(
+        &self,
+        response: Response,
+        method: &Method,
+        url: &str,
+        ok: &[StatusCode],
+    ) -> Result<Response, RegistryError> {
+        if ok.contains(&response.status()) {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let (code, message) = error_message(response).await;
+        Err(RegistryError::Status {
+            method: method.to_string(),
+            url: url.to_owned(),
+            status,
+            code,
+            message,
+        })
+    }
+}
+
+pub(super) fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The OCI error code and message of an error response, or its text.
+async fn error_message(response: Response) -> (Option<String>, String) {
+    let body = response.bytes().await.unwrap_or_default();
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    if let Some(first) = parsed.as_ref().and_then(|v| v["errors"].get(0)) {
+        let code = first["code"].as_str().map(str::to_owned);
+        let mut message = first["message"].as_str().unwrap_or_default().to_owned();
+        if let Some(detail) = first.get("detail").filter(|d| !d.is_null()) {
+            message.push_str(&format!(" ({detail})"));
+        }
+        return (code, message);
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(300)])
+        .trim()
+        .to_owned();
+    (None, text)
+}
+
+/// One line per request for `-vv` (target [`crate::HTTP_TARGET`]): what was asked and how it
+/// went, never a header (they hold credentials) nor the query string (pre-signed URLs carry
+/// signatures there). The time is to the response's headers; bodies are streamed later.
+fn log_request(
+    method: &Method,
+    url: &str,
+    outcome: &Result<Response, reqwest::Error>,
+    elapsed: Duration,
+) {
+    let url = url.split('?').next().unwrap_or(url);
+    let millis = elapsed.as_millis();
+    match outcome {
+        Ok(response) => tracing::debug!(
+            target: crate::HTTP_TARGET,
+            %method,
+            url,
+            status = response.status().as_u16(),
+            bytes = response.content_length(),
+            millis,
+        ),
+        Err(e) => tracing::debug!(
+            target: crate::HTTP_TARGET,
+            %method,
+            url,
+            error = %http_error(e),
+            millis,
+        ),
+    }
+}
+
+/// Why a response body could not be read whole.
+pub(super) enum BodyError {
+    /// The connection failed mid-body: worth asking again.
+    Cut(reqwest::Error),
+    /// More bytes than the caller would hold.
+    TooLarge(usize),
+}
+
+impl BodyError {
+    pub(super) fn into_error(self, method: &str, url: &str) -> RegistryError {
+        match self {
+            BodyError::Cut(e) => RegistryError::Transport {
+                method: method.to_owned(),
+                url: url.to_owned(),
+                message: http_error(&e),
+            },
+            BodyError::TooLarge(limit) => RegistryError::Protocol {
+                context: url.to_owned(),
+                message: format!("response larger than {limit} bytes"),
+            },
+        }
+    }
+}
+
+/// A response body whole, refused past `limit` bytes (before reading, when its length says so).
+pub(super) async fn read_body(response: Response, limit: usize) -> Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut body = response.bytes_stream();
+    let mut data = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(BodyError::Cut)?;
+        if data.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(data))
+}
+
+/// reqwest's error with its causes, its URL without the query string: a pre-signed URL (a
+/// registry's redirect to object storage) carries its signature there, a credential that must
+/// not reach an error message or a log.
+pub(super) fn http_error(e: &reqwest::Error) -> String {
+    let text = error_chain(e);
+    match e.url() {
+        Some(url) if url.query().is_some() => {
+            let mut bare = url.clone();
+            bare.set_query(None);
+            text.replace(url.as_str(), bare.as_str())
+        }
+        _ => text,
+    }
+}
+
+/// An error with its causes, which is where reqwest keeps the useful part.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn transport_errors_leave_out_the_query_string() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/blob?X-Amz-Signature=s3cr3t&X-Amz-Credential=k");
+        let e = reqwest::get(&url).await.unwrap_err();
+        assert!(error_chain(&e).contains("s3cr3t"), "reqwest names the URL");
+        let text = http_error(&e);
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("X-Amz"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("127.0.0.1:{port}/blob")), "{text}");
+    }
+}
