@@ -15,16 +15,15 @@ mod layers;
 mod report;
 mod reuse;
 mod verify;
+mod write;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
 use soci_core::{
-    ConvertError, DISABLE_XATTRS, Descriptor, Document, EMPTY_CONFIG, ImageIndex, ImageManifest,
-    IndexVersion, LayerDecision, OCI_INDEX, OCI_MANIFEST, Platform, PlatformIndex, PolicyError,
-    SOCI_INDEX_V1, SOCI_INDEX_V2, SourceImage, referrers_tag, sha256_digest, soci_index,
+    ConvertError, DISABLE_XATTRS, Descriptor, Document, ImageIndex, ImageManifest, IndexVersion,
+    LayerDecision, Platform, PlatformIndex, PolicyError, SOCI_INDEX_V2, SourceImage, soci_index,
     ztoc_descriptor,
 };
 use soci_ztoc::{BuildOptions, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE, Ztoc};
@@ -38,11 +37,11 @@ pub use layers::{
 pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
 use reuse::{Candidate, Reusable};
 pub use verify::{FileCheck, LayerVerdict, VerifyConfig, verify};
+use write::{copy_graph, ensure_source_unmoved, publish_referrer, store_ztocs, write_conversion};
 
 use crate::destination::Destination;
 use crate::error::RegistryError;
 use crate::image::{Image, PlatformManifest};
-use crate::source::Source;
 
 /// How a build is made, with the reference's defaults.
 #[derive(Clone, Debug)]
@@ -376,59 +375,6 @@ pub async fn convert(
     })
 }
 
-/// Everything a conversion writes but the tag, in the house order.
-async fn write_conversion(
-    image: &Image,
-    destination: &Destination,
-    conversion: &soci_core::Conversion,
-    indexes: &[PlatformIndex],
-    indexed: &Indexed,
-    config: &BuildConfig,
-) -> Result<(), PipelineError> {
-    for manifest in &conversion.manifests {
-        let manifest = parse_manifest(&manifest.descriptor.digest, &manifest.bytes)?;
-        copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
-    }
-    store_ztocs(destination, &indexed.reused, config.concurrency).await?;
-    // SOCI indexes of an earlier conversion that this one keeps (platforms not converted again).
-    let new_index =
-        ImageIndex::parse(&conversion.index.bytes).map_err(|e| PipelineError::Manifest {
-            digest: conversion.index.descriptor.digest.clone(),
-            message: e.to_string(),
-        })?;
-    for kept in new_index.manifests.iter().filter(|m| {
-        m.artifact_type == SOCI_INDEX_V2
-            && !indexes
-                .iter()
-                .any(|i| i.index.descriptor.digest == m.digest)
-    }) {
-        if destination.has_manifest(&kept.digest).await? {
-            continue;
-        }
-        let bytes = image
-            .source
-            .manifest(&kept.digest, OCI_MANIFEST)
-            .await?
-            .bytes;
-        let manifest = parse_manifest(&kept.digest, &bytes)?;
-        copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
-        destination
-            .put_manifest(&Document {
-                bytes: bytes.to_vec(),
-                descriptor: kept.bare(),
-            })
-            .await?;
-    }
-    for index in indexes {
-        destination.put_manifest(&index.index).await?;
-    }
-    for manifest in &conversion.manifests {
-        destination.put_manifest(manifest).await?;
-    }
-    destination.put_manifest(&conversion.index).await?;
-    Ok(())
-}
-
 /// The image's platform manifests that `config` asks for, in the order asked (image order
 /// for all), each once.
 async fn select_platforms(
@@ -671,66 +617,6 @@ async fn reused_xattrs_can_be_disabled(candidate: &Candidate) -> Result<bool, Pi
     Ok(soci_core::xattrs_can_be_disabled(&ztoc))
 }
 
-/// Stores the `{}` config of the indexes and copies the reused zTOCs the destination lacks,
-/// `concurrency` at once.
-async fn store_ztocs(
-    destination: &Destination,
-    reused: &[Candidate],
-    concurrency: usize,
-) -> Result<(), PipelineError> {
-    destination
-        .put_blob(
-            &sha256_digest(EMPTY_CONFIG),
-            Bytes::from_static(EMPTY_CONFIG),
-        )
-        .await?;
-    let mut seen = HashSet::new();
-    futures_util::stream::iter(reused)
-        .filter(|candidate| std::future::ready(seen.insert(&candidate.descriptor.digest)))
-        .map(|candidate| destination.copy_blob(&candidate.origin, &candidate.descriptor))
-        .buffer_unordered(concurrency.max(1))
-        .try_collect::<()>()
-        .await?;
-    Ok(())
-}
-
-/// Checks, just before the output tag is written, that the tag the image is known by still
-/// names it in its registry. Pushes are converted asynchronously and in no set order (two quick
-/// pushes of `latest` are two Lambda invocations), so without this an older push converted last
-/// would move `latest-soci` back to the older image.
-async fn ensure_source_unmoved(image: &Image) -> Result<(), PipelineError> {
-    let (Source::Registry { client, repository }, Some(tag)) = (&image.source, &image.tag) else {
-        return Ok(());
-    };
-    let now = client.manifest_digest(repository, tag).await?;
-    if now.as_deref() == Some(image.target.digest.as_str()) {
-        return Ok(());
-    }
-    Err(PipelineError::SourceMoved {
-        tag: format!("{repository}:{tag}"),
-        converted: image.target.digest.clone(),
-        now: now.unwrap_or_else(|| "nothing".into()),
-    })
-}
-
-/// Copies a manifest's config and layers from `source` to `destination` where it lacks them,
-/// each digest once (a manifest may list a layer twice).
-async fn copy_graph(
-    destination: &Destination,
-    source: &Source,
-    manifest: &ImageManifest,
-    concurrency: usize,
-) -> Result<(), PipelineError> {
-    let mut seen = HashSet::new();
-    let blobs = std::iter::once(&manifest.config).chain(&manifest.layers);
-    futures_util::stream::iter(blobs.filter(|blob| seen.insert(&blob.digest)))
-        .map(|blob| destination.copy_blob(source, blob))
-        .buffer_unordered(concurrency.max(1))
-        .try_collect::<()>()
-        .await?;
-    Ok(())
-}
-
 /// The bytes of every image manifest an image index lists (but SOCI indexes), by digest.
 async fn fetch_manifests(image: &Image) -> Result<HashMap<String, Bytes>, PipelineError> {
     let entries = match image.index()? {
@@ -757,57 +643,4 @@ fn parse_manifest(digest: &str, bytes: &[u8]) -> Result<ImageManifest, PipelineE
         digest: digest.to_owned(),
         message: e.to_string(),
     })
-}
-
-/// Makes a stored SOCI index V1 findable from its subject: registries with the referrers API
-/// do it themselves; for the others the `sha256-<hex>` tag's index gains it; a layout lists it
-/// in `index.json`.
-async fn publish_referrer(
-    destination: &Destination,
-    index: &Document,
-    subject: &Descriptor,
-) -> Result<(), PipelineError> {
-    let descriptor = Descriptor {
-        annotations: ImageManifest::parse(&index.bytes)
-            .map(|m| m.annotations)
-            .unwrap_or_default(),
-        artifact_type: SOCI_INDEX_V1.into(),
-        ..index.descriptor.bare()
-    };
-    let Destination::Registry { client, repository } = destination else {
-        destination.list(&descriptor)?;
-        return Ok(());
-    };
-    if client
-        .referrers(repository, &subject.digest, Some(SOCI_INDEX_V1))
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let tag = referrers_tag(&subject.digest);
-    let mut fallback = match destination.tagged(&tag).await? {
-        Some(existing) => {
-            ImageIndex::parse(&existing.bytes).map_err(|e| PipelineError::Manifest {
-                digest: existing.digest.clone(),
-                message: format!("referrers tag {tag}: {e}"),
-            })?
-        }
-        None => ImageIndex {
-            schema_version: 2,
-            media_type: OCI_INDEX.into(),
-            ..ImageIndex::default()
-        },
-    };
-    if fallback
-        .manifests
-        .iter()
-        .any(|m| m.digest == descriptor.digest)
-    {
-        return Ok(());
-    }
-    fallback.manifests.push(descriptor);
-    let document = Document::encode(&fallback, OCI_INDEX);
-    destination.tag(&document, &tag).await?;
-    Ok(())
 }
