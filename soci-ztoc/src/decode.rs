@@ -11,118 +11,18 @@
 //! [`Ztoc::check_consistency`](crate::Ztoc::check_consistency).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
+use crate::buf::{Buf, Path};
 use crate::encode::vt;
+use crate::error::DecodeError;
 use crate::shared::{Owners, Recent};
 use crate::{CompressionAlgorithm, CompressionInfo, EntryType, FileMetadata, Zinfo, Ztoc};
 
-/// Why bytes could not be decoded as a zTOC or as one of its checkpoint blobs.
-///
-/// Field paths are written the way the schema nests them, e.g. `ztoc.toc.metadata[3].name`;
-/// offsets are byte offsets into the buffer being read (the zTOC, or the checkpoint blob for
-/// errors inside `compression_info.checkpoints`).
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// An offset or length points outside the buffer.
-    #[error(
-        "{field}: {len} bytes at offset {offset} run past the end of the {buffer_len}-byte {buffer}"
-    )]
-    OutOfBounds {
-        /// Which buffer was being read (`zTOC`, `TarZinfo blob`, …).
-        buffer: &'static str,
-        /// The field being read.
-        field: String,
-        /// Where the read starts.
-        offset: usize,
-        /// How many bytes it needs.
-        len: usize,
-        /// Length of the buffer.
-        buffer_len: usize,
-    },
-    /// A table's vtable cannot be used.
-    #[error("{field}: the table at offset {table} of the {buffer} has an invalid vtable: {reason}")]
-    InvalidVtable {
-        /// Which buffer was being read.
-        buffer: &'static str,
-        /// The table being read.
-        field: String,
-        /// Offset of the table.
-        table: usize,
-        /// What is wrong with its vtable.
-        reason: &'static str,
-    },
-    /// A table the reference's reader cannot do without (`toc`, `compression_info`) is absent.
-    #[error("{field} is missing")]
-    MissingField {
-        /// The absent field.
-        field: String,
-    },
-    /// A string does not end in the NUL byte FlatBuffers puts after every string.
-    #[error("{field}: the string ending at offset {offset} is not NUL-terminated")]
-    UnterminatedString {
-        /// The field.
-        field: String,
-        /// Where the NUL should be.
-        offset: usize,
-    },
-    /// A text field (version, build tool, `mod_time`, span digest) is not UTF-8.
-    #[error("{field} at offset {offset} is not valid UTF-8")]
-    InvalidUtf8 {
-        /// The field.
-        field: String,
-        /// Offset of its first byte.
-        offset: usize,
-    },
-    /// A record's `type` is none of the strings the reference writes.
-    #[error(
-        "ztoc.toc.metadata[{record}].type is {value:?}; expected reg, dir, hardlink, symlink, \
-         char, block or fifo"
-    )]
-    UnknownEntryType {
-        /// Index of the record in stored order.
-        record: usize,
-        /// The stored type (lossy UTF-8, cut to 64 bytes).
-        value: String,
-    },
-    /// `compression_info.compression_algorithm` holds a value the schema does not define.
-    #[error(
-        "ztoc.compression_info.compression_algorithm is {value}; expected 1 (gzip) or \
-         2 (uncompressed)"
-    )]
-    UnknownCompressionAlgorithm {
-        /// The stored value.
-        value: i8,
-    },
-    /// The checkpoints blob is empty (or absent).
-    #[error("empty checkpoints")]
-    EmptyCheckpoints,
-    /// A gzip checkpoint blob's length fits neither layout for the count in its header.
-    #[error(
-        "gzip checkpoint blob of {len} bytes does not hold the {count} checkpoints its header \
-         announces: that takes {} bytes (v2) or {} bytes (v1)",
-        crate::zinfo::blob_len(i64::from(*count)),
-        crate::zinfo::blob_len(i64::from(*count) - 1)
-    )]
-    CheckpointBlobLength {
-        /// Length of the blob.
-        len: usize,
-        /// The count in its header.
-        count: i32,
-    },
-    /// The buffer's offsets point at the same data over and over (FlatBuffers allows that), so
-    /// decoding it would take far more memory than the buffer's size justifies.
-    #[error(
-        "decoding this {input_len}-byte zTOC would take more than {limit} bytes of memory: its \
-         offsets point at the same data many times"
-    )]
-    TooLarge {
-        /// The memory limit derived from the input size.
-        limit: usize,
-        /// Length of the zTOC.
-        input_len: usize,
-    },
+impl<'a> Buf<'a> {
+    /// The root table (the `uoffset` at the start of the buffer).
+    pub(crate) fn root(self, field: Path<'_>) -> Result<Table<'a>, DecodeError> {
+        Table::new(self, self.follow(0, field)?, field)
+    }
 }
 
 impl Ztoc {
@@ -295,55 +195,6 @@ fn decode_compression_info(
     })
 }
 
-/// Where in the schema a value is, for error messages; formatted only when an error happens.
-#[derive(Clone, Copy)]
-pub(crate) struct Path<'p> {
-    parent: Option<&'p Path<'p>>,
-    name: &'static str,
-    index: Option<usize>,
-}
-
-impl<'p> Path<'p> {
-    /// The outermost table of a buffer.
-    pub(crate) const fn root(name: &'static str) -> Path<'static> {
-        Path {
-            parent: None,
-            name,
-            index: None,
-        }
-    }
-
-    /// A field of this table.
-    pub(crate) fn field(&'p self, name: &'static str) -> Path<'p> {
-        Path {
-            parent: Some(self),
-            name,
-            index: None,
-        }
-    }
-
-    /// Element `index` of this vector.
-    pub(crate) fn index(self, index: usize) -> Path<'p> {
-        Path {
-            index: Some(index),
-            ..self
-        }
-    }
-}
-
-impl fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(parent) = self.parent {
-            write!(f, "{parent}.")?;
-        }
-        f.write_str(self.name)?;
-        match self.index {
-            Some(i) => write!(f, "[{i}]"),
-            None => Ok(()),
-        }
-    }
-}
-
 /// Caps the memory a decode may take. FlatBuffers lets any number of offsets point at the same
 /// string or table, so without a cap a few kilobytes could decode to gigabytes. No legitimate
 /// writer comes near the cap: every byte copied out is charged, with the size of each record.
@@ -376,100 +227,6 @@ impl Budget {
             input_len: self.input_len,
         })?;
         Ok(())
-    }
-}
-
-/// A buffer being read, with every access bounds-checked.
-#[derive(Clone, Copy)]
-pub(crate) struct Buf<'a> {
-    bytes: &'a [u8],
-    /// What the buffer is, for error messages.
-    name: &'static str,
-}
-
-impl<'a> Buf<'a> {
-    pub(crate) fn new(bytes: &'a [u8], name: &'static str) -> Self {
-        Buf { bytes, name }
-    }
-
-    fn out_of_bounds(self, field: Path<'_>, offset: usize, len: usize) -> DecodeError {
-        DecodeError::OutOfBounds {
-            buffer: self.name,
-            field: field.to_string(),
-            offset,
-            len,
-            buffer_len: self.bytes.len(),
-        }
-    }
-
-    /// `len` bytes at `offset`.
-    pub(crate) fn slice(
-        self,
-        offset: usize,
-        len: usize,
-        field: Path<'_>,
-    ) -> Result<&'a [u8], DecodeError> {
-        offset
-            .checked_add(len)
-            .and_then(|end| self.bytes.get(offset..end))
-            .ok_or_else(|| self.out_of_bounds(field, offset, len))
-    }
-
-    /// `N` bytes at `offset`, for a little-endian scalar.
-    pub(crate) fn array<const N: usize>(
-        self,
-        offset: usize,
-        field: Path<'_>,
-    ) -> Result<[u8; N], DecodeError> {
-        self.bytes
-            .get(offset..)
-            .and_then(<[u8]>::first_chunk)
-            .copied()
-            .ok_or_else(|| self.out_of_bounds(field, offset, N))
-    }
-
-    /// Follows the forward `uoffset` stored at `at`.
-    fn follow(self, at: usize, field: Path<'_>) -> Result<usize, DecodeError> {
-        let relative = u32::from_le_bytes(self.array(at, field)?);
-        usize::try_from(relative)
-            .ok()
-            .and_then(|r| at.checked_add(r))
-            .ok_or_else(|| self.out_of_bounds(field, at, usize::MAX))
-    }
-
-    /// The root table (the `uoffset` at the start of the buffer).
-    pub(crate) fn root(self, field: Path<'_>) -> Result<Table<'a>, DecodeError> {
-        Table::new(self, self.follow(0, field)?, field)
-    }
-
-    /// The contents of the byte vector at `at`: a `u32` length, then the bytes.
-    fn vector_at(self, at: usize, field: Path<'_>) -> Result<&'a [u8], DecodeError> {
-        let len = u32::from_le_bytes(self.array(at, field)?);
-        let len = usize::try_from(len).map_err(|_| self.out_of_bounds(field, at, usize::MAX))?;
-        self.slice(at.saturating_add(4), len, field)
-    }
-
-    /// The bytes of the string at `at`: a byte vector followed by a NUL. The bytes need not be
-    /// UTF-8; FlatBuffers strings from tar headers hold whatever the header held.
-    fn string_at(self, at: usize, field: Path<'_>) -> Result<&'a [u8], DecodeError> {
-        let bytes = self.vector_at(at, field)?;
-        let end = at + 4 + bytes.len();
-        match self.bytes.get(end) {
-            Some(0) => Ok(bytes),
-            Some(_) => Err(DecodeError::UnterminatedString {
-                field: field.to_string(),
-                offset: end,
-            }),
-            None => Err(self.out_of_bounds(field, end, 1)),
-        }
-    }
-
-    /// The string at `at`, which must be UTF-8.
-    fn str_at(self, at: usize, field: Path<'_>) -> Result<&'a str, DecodeError> {
-        std::str::from_utf8(self.string_at(at, field)?).map_err(|_| DecodeError::InvalidUtf8 {
-            field: field.to_string(),
-            offset: at + 4,
-        })
     }
 }
 

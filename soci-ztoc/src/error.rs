@@ -1,4 +1,4 @@
-//! Errors of building a zTOC and of reading a layer through one.
+//! Errors of building a zTOC and of decoding one.
 
 /// Why a layer could not be indexed. Every variant says where in the layer it happened.
 ///
@@ -78,5 +78,115 @@ pub enum BuildError {
         offset: u64,
         /// The I/O error's description.
         message: String,
+    },
+}
+
+/// Why bytes could not be decoded as a zTOC or as one of its checkpoint blobs.
+///
+/// Field paths are written the way the schema nests them, e.g. `ztoc.toc.metadata[3].name`;
+/// offsets are byte offsets into the buffer being read (the zTOC, or the checkpoint blob for
+/// errors inside `compression_info.checkpoints`).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// An offset or length points outside the buffer.
+    #[error(
+        "{field}: {len} bytes at offset {offset} run past the end of the {buffer_len}-byte {buffer}"
+    )]
+    OutOfBounds {
+        /// Which buffer was being read (`zTOC`, `TarZinfo blob`, …).
+        buffer: &'static str,
+        /// The field being read.
+        field: String,
+        /// Where the read starts.
+        offset: usize,
+        /// How many bytes it needs.
+        len: usize,
+        /// Length of the buffer.
+        buffer_len: usize,
+    },
+    /// A table's vtable cannot be used.
+    #[error("{field}: the table at offset {table} of the {buffer} has an invalid vtable: {reason}")]
+    InvalidVtable {
+        /// Which buffer was being read.
+        buffer: &'static str,
+        /// The table being read.
+        field: String,
+        /// Offset of the table.
+        table: usize,
+        /// What is wrong with its vtable.
+        reason: &'static str,
+    },
+    /// A table the reference's reader cannot do without (`toc`, `compression_info`) is absent.
+    #[error("{field} is missing")]
+    MissingField {
+        /// The absent field.
+        field: String,
+    },
+    /// A string does not end in the NUL byte FlatBuffers puts after every string.
+    #[error("{field}: the string ending at offset {offset} is not NUL-terminated")]
+    UnterminatedString {
+        /// The field.
+        field: String,
+        /// Where the NUL should be.
+        offset: usize,
+    },
+    /// A text field (version, build tool, `mod_time`, span digest) is not UTF-8.
+    #[error("{field} at offset {offset} is not valid UTF-8")]
+    InvalidUtf8 {
+        /// The field.
+        field: String,
+        /// Offset of its first byte.
+        offset: usize,
+    },
+    /// A record's `type` is none of the strings the reference writes.
+    #[error(
+        "ztoc.toc.metadata[{record}].type is {value:?}; expected reg, dir, hardlink, symlink, \
+         char, block or fifo"
+    )]
+    UnknownEntryType {
+        /// Index of the record in stored order.
+        record: usize,
+        /// The stored type (lossy UTF-8, cut to 64 bytes).
+        value: String,
+    },
+    /// `compression_info.compression_algorithm` holds a value the schema does not define.
+    #[error(
+        "ztoc.compression_info.compression_algorithm is {value}; expected 1 (gzip) or \
+         2 (uncompressed)"
+    )]
+    UnknownCompressionAlgorithm {
+        /// The stored value.
+        value: i8,
+    },
+    /// The checkpoints blob is empty (or absent).
+    #[error("empty checkpoints")]
+    EmptyCheckpoints,
+    /// A gzip checkpoint blob's length fits neither layout for the count in its header.
+    #[error(
+        "gzip checkpoint blob of {len} bytes does not hold the {count} checkpoints its header \
+         announces: that takes {v2_len} bytes (v2) or {v1_len} bytes (v1)"
+    )]
+    CheckpointBlobLength {
+        /// Length of the blob.
+        len: usize,
+        /// The count in its header.
+        count: i32,
+        /// The length the count makes in the v2 layout.
+        v2_len: i64,
+        /// The length the count makes in the v1 layout (one checkpoint not stored).
+        v1_len: i64,
+    },
+    /// The buffer's offsets point at the same data over and over (FlatBuffers allows that), so
+    /// decoding it would take far more memory than the buffer's size justifies.
+    #[error(
+        "decoding this {input_len}-byte zTOC would take more than {limit} bytes of memory: its \
+         offsets point at the same data many times"
+    )]
+    TooLarge {
+        /// The memory limit derived from the input size.
+        limit: usize,
+        /// Length of the zTOC.
+        input_len: usize,
     },
 }

@@ -44,6 +44,7 @@
 // `inflate` alone calls zlib's C API; nothing else may use `unsafe`.
 #![deny(unsafe_code)]
 
+mod buf;
 mod builder;
 mod decode;
 mod encode;
@@ -61,8 +62,7 @@ mod walk;
 mod zinfo;
 
 pub use builder::{BuildOptions, Builder};
-pub use decode::DecodeError;
-pub use error::BuildError;
+pub use error::{BuildError, DecodeError};
 pub use extract::{ExtractError, ReadAt};
 pub use model::*;
 pub use span::{format_sha256, sha256_digest};

@@ -3,7 +3,7 @@
 
 use flatbuffers::FlatBufferBuilder;
 
-use crate::decode::{Buf, Path};
+use crate::buf::{Buf, Path};
 use crate::encode::{into_bytes, vt};
 use crate::{
     BlobVersion, Checkpoint, CompressionAlgorithm, DecodeError, GzipZinfo, TarZinfo, WINDOW_SIZE,
@@ -19,7 +19,7 @@ const CHECKPOINT_LEN: usize = 8 + 8 + 1 + WINDOW_SIZE;
 const V1_FIRST_CHECKPOINT_IN: i64 = 10;
 
 /// Length of a gzip blob storing `stored` checkpoints (in i64, so that any header count works).
-pub(crate) fn blob_len(stored: i64) -> i64 {
+fn blob_len(stored: i64) -> i64 {
     HEADER_LEN as i64 + CHECKPOINT_LEN as i64 * stored
 }
 
@@ -93,6 +93,8 @@ impl GzipZinfo {
             return Err(DecodeError::CheckpointBlobLength {
                 len: blob.len(),
                 count,
+                v2_len: blob_len(i64::from(count)),
+                v1_len: blob_len(i64::from(count) - 1),
             });
         };
 
