@@ -173,7 +173,9 @@ impl CreateArgs {
         };
         let ztoc = Builder::build(BufReader::with_capacity(1 << 20, open()?), options)
             .with_context(|| format!("cannot index {}", self.layer.display()))?;
-        let bytes = ztoc.to_bytes();
+        let bytes = ztoc
+            .to_bytes()
+            .with_context(|| format!("cannot encode the zTOC of {}", self.layer.display()))?;
         write_atomically(&self.output, &bytes)?;
         let created = Created {
             digest: sha256_digest(&bytes),

@@ -56,6 +56,7 @@ fn expected_ztoc(layer: &Layer) -> Vec<u8> {
     )
     .unwrap()
     .to_bytes()
+    .unwrap()
 }
 
 /// Two platforms sharing a big layer; amd64 also has a small layer, a zstd layer and an

@@ -51,6 +51,7 @@ fn expected(blob: &[u8]) -> Vec<u8> {
     )
     .unwrap()
     .to_bytes()
+    .unwrap()
 }
 
 type Events = Arc<Mutex<Vec<Progress>>>;

@@ -8,7 +8,11 @@
 
 use flatbuffers::{FlatBufferBuilder, WIPOffset};
 
+use crate::error::EncodeError;
 use crate::{CompressionAlgorithm, CompressionInfo, FileMetadata, Ztoc, sha256_digest};
+
+/// The largest FlatBuffer there can be, so the largest zTOC: about 65,000 gzip checkpoints.
+pub const MAX_ZTOC_BYTES: u64 = flatbuffers::FLATBUFFERS_MAX_BUFFER_SIZE as u64;
 
 /// Vtable offsets (`4 + 2 × slot`) of the schema's fields (ztoc.md §2, zinfo.md §6.1). Slots
 /// follow the schema's field order, which differs from the order the fields are added in.
@@ -102,11 +106,51 @@ impl Ztoc {
     /// Encodes the zTOC exactly as soci-snapshotter does: the same data gives the same bytes,
     /// and so the same digest.
     ///
-    /// # Panics
-    ///
-    /// If the encoding would exceed 2 GiB, the FlatBuffers limit (about 65,000 gzip
-    /// checkpoints); the reference's builder cannot write such a zTOC either.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// A zTOC that may not fit a FlatBuffer ([`MAX_ZTOC_BYTES`]: at 32 KiB a checkpoint window,
+    /// a span size far below the layer's size makes one) is refused before anything is encoded;
+    /// the reference's builder cannot write it either.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        let bound = self.encoded_len_bound();
+        if bound > MAX_ZTOC_BYTES {
+            return Err(EncodeError::TooLarge {
+                bound,
+                limit: MAX_ZTOC_BYTES,
+                checkpoints: self.compression_info.zinfo.checkpoint_count(),
+            });
+        }
+        Ok(self.encode())
+    }
+
+    /// At least as many bytes as [`Ztoc::to_bytes`] writes: every variable-length field, plus a
+    /// generous allowance for each record's table, vtable, offsets and padding.
+    fn encoded_len_bound(&self) -> u64 {
+        const PER_RECORD: u64 = 512;
+        const PER_DIGEST: u64 = 16;
+        const FIXED: u64 = 4096;
+        let records: u64 = self
+            .toc
+            .iter()
+            .map(|m| {
+                let strings = m.name.len() + m.linkname.len() + m.uname.len() + m.gname.len();
+                let pax: usize = m
+                    .pax_records
+                    .iter()
+                    .map(|(k, v)| k.len() + v.len() + 16)
+                    .sum();
+                (strings + m.mod_time.len() + pax) as u64 + PER_RECORD
+            })
+            .sum();
+        let digests: u64 = self
+            .compression_info
+            .span_digests
+            .iter()
+            .map(|d| d.len() as u64 + PER_DIGEST)
+            .sum();
+        let strings = (self.version.len() + self.build_tool_identifier.len()) as u64;
+        self.compression_info.zinfo.encoded_len() as u64 + records + digests + strings + FIXED
+    }
+
+    fn encode(&self) -> Vec<u8> {
         let blob = self.compression_info.zinfo.to_bytes();
         let names: usize = self.toc.iter().map(|m| m.name.len()).sum();
         let mut fbb = FlatBufferBuilder::with_capacity(blob.len() + names + 256 * self.toc.len());
@@ -146,8 +190,8 @@ impl Ztoc {
     }
 
     /// The zTOC's descriptor digest, `sha256:<hex>` of [`Ztoc::to_bytes`] (which this encodes).
-    pub fn digest(&self) -> String {
-        sha256_digest(&self.to_bytes())
+    pub fn digest(&self) -> Result<String, EncodeError> {
+        self.to_bytes().map(|bytes| sha256_digest(&bytes))
     }
 }
 

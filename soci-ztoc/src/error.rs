@@ -79,6 +79,23 @@ pub enum BuildError {
         /// The I/O error's description.
         message: String,
     },
+    /// The layer needs more gzip checkpoints than a zTOC can hold: at 32 KiB a window, about
+    /// 65,000 fill the 2 GiB a FlatBuffer can take.
+    #[error(
+        "at compressed offset {offset} the layer needs checkpoint {checkpoints}, more than a zTOC \
+         can hold at span size {span_size}: use a larger span size"
+    )]
+    TooManyCheckpoints {
+        /// Compressed offset of the checkpoint refused.
+        offset: u64,
+        /// The checkpoints the layer needed so far.
+        checkpoints: usize,
+        /// The span size asked for.
+        span_size: i64,
+    },
+    /// The zTOC was built but cannot be encoded (see [`EncodeError`]).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
 }
 
 /// Why bytes could not be decoded as a zTOC or as one of its checkpoint blobs.
@@ -188,5 +205,24 @@ pub enum DecodeError {
         limit: usize,
         /// Length of the zTOC.
         input_len: usize,
+    },
+}
+
+/// Why a zTOC could not be encoded.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The zTOC may take more bytes than a FlatBuffer can hold.
+    #[error(
+        "the zTOC would take up to {bound} bytes ({checkpoints} checkpoints), more than the \
+         {limit} a FlatBuffer can hold: use a larger span size"
+    )]
+    TooLarge {
+        /// Bytes it may take.
+        bound: u64,
+        /// The FlatBuffers limit.
+        limit: u64,
+        /// Its gzip checkpoints, 32 KiB each.
+        checkpoints: usize,
     },
 }

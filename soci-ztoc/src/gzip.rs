@@ -3,12 +3,14 @@
 //! header and each non-final deflate block, and a checkpoint when the output has grown by more
 //! than the span size since the last one (or nothing has been output yet).
 
+use crate::encode::MAX_ZTOC_BYTES;
 use crate::error::BuildError;
 use crate::inflate::{AT_BLOCK_BOUNDARY, Framing, Inflater, LAST_BLOCK, ZError};
 use crate::model::{BlobVersion, Checkpoint, GzipZinfo, WINDOW_SIZE};
 use crate::span::SpanDigests;
 use crate::tar::Toc;
 use crate::walk::TarWalk;
+use crate::zinfo::CHECKPOINT_LEN;
 
 /// Uncompressed bytes inflated into one buffer before it goes to the tar walk: large steps for
 /// inflate, and few hand-overs when the walk runs on its own thread.
@@ -43,7 +45,14 @@ pub(crate) struct GzipIndexer {
     member_ended: bool,
     /// The layer's first two bytes, to tell gzip from zlib framing at the end.
     magic: Vec<u8>,
+    /// Checkpoints past which the zTOC could not be encoded ([`MAX_CHECKPOINTS`]).
+    max_checkpoints: usize,
 }
+
+/// Checkpoints whose windows alone would fill the largest FlatBuffer: a build that reaches this
+/// many stops there with an error, instead of holding gigabytes of windows for a zTOC that
+/// [`Ztoc::to_bytes`](crate::Ztoc::to_bytes) would refuse.
+const MAX_CHECKPOINTS: usize = (MAX_ZTOC_BYTES as usize) / CHECKPOINT_LEN;
 
 impl GzipIndexer {
     /// An indexer with `span_size`; `threaded` puts span digests and the tar walk on worker
@@ -64,6 +73,7 @@ impl GzipIndexer {
             last_byte: 0,
             member_ended: false,
             magic: Vec::with_capacity(2),
+            max_checkpoints: MAX_CHECKPOINTS,
         })
     }
 
@@ -109,6 +119,13 @@ impl GzipIndexer {
             }
             let at_boundary = step.data_type & AT_BLOCK_BOUNDARY != 0;
             if at_boundary && step.data_type & LAST_BLOCK == 0 && self.wants_checkpoint() {
+                if self.checkpoints.len() >= self.max_checkpoints {
+                    return Err(BuildError::TooManyCheckpoints {
+                        offset: self.total_in,
+                        checkpoints: self.checkpoints.len() + 1,
+                        span_size: self.span_size,
+                    });
+                }
                 self.checkpoint((step.data_type & 7) as u8);
             } else if step.consumed == 0 && step.produced == 0 && !at_boundary {
                 // Input and room were both offered: zlib never stalls like this on valid data.
@@ -215,5 +232,46 @@ fn data_error(offset: u64, e: ZError) -> BuildError {
     BuildError::GzipData {
         offset,
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn a_layer_needing_more_checkpoints_than_a_ztoc_holds_is_refused_there() {
+        let mut tar = tar::Builder::new(Vec::new());
+        let data: Vec<u8> = (0..200_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, "data", &data[..]).unwrap();
+        let tar = tar.into_inner().unwrap();
+        // A flush every 4 KiB ends a deflate block there: a checkpoint candidate each time.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for chunk in tar.chunks(4096) {
+            gz.write_all(chunk).unwrap();
+            gz.flush().unwrap();
+        }
+        let layer = gz.finish().unwrap();
+
+        let mut indexer = GzipIndexer::new(1, false).unwrap();
+        indexer.max_checkpoints = 3;
+        let err = indexer.feed(&layer).unwrap_err();
+        let BuildError::TooManyCheckpoints {
+            offset,
+            checkpoints: 4,
+            span_size: 1,
+        } = err
+        else {
+            panic!("{err}");
+        };
+        assert!(offset > 0 && offset < layer.len() as u64, "{offset}");
+        assert!(err.to_string().contains("use a larger span size"), "{err}");
     }
 }

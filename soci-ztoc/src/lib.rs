@@ -62,7 +62,8 @@ mod walk;
 mod zinfo;
 
 pub use builder::{BuildOptions, Builder};
-pub use error::{BuildError, DecodeError};
+pub use encode::MAX_ZTOC_BYTES;
+pub use error::{BuildError, DecodeError, EncodeError};
 pub use extract::{ExtractError, ReadAt};
 pub use model::*;
 pub use span::{format_sha256, sha256_digest};

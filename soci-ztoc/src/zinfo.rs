@@ -13,7 +13,7 @@ use crate::{
 /// Bytes of the gzip blob header: checkpoint count (i32), span size (i64).
 const HEADER_LEN: usize = 12;
 /// Bytes of one packed checkpoint: `in` (i64), `out` (i64), `bits` (u8), window.
-const CHECKPOINT_LEN: usize = 8 + 8 + 1 + WINDOW_SIZE;
+pub(crate) const CHECKPOINT_LEN: usize = 8 + 8 + 1 + WINDOW_SIZE;
 /// Where the reference assumes checkpoint 0 is in a v1 blob, which omits it: just after a bare
 /// 10-byte gzip header.
 const V1_FIRST_CHECKPOINT_IN: i64 = 10;
@@ -24,6 +24,28 @@ fn blob_len(stored: i64) -> i64 {
 }
 
 impl Zinfo {
+    /// The length of [`Zinfo::to_bytes`], without making them.
+    pub(crate) fn encoded_len(&self) -> usize {
+        match self {
+            Zinfo::Gzip(zinfo) => {
+                let stored = match zinfo.blob_version {
+                    BlobVersion::V2 => zinfo.checkpoints.len(),
+                    BlobVersion::V1 => zinfo.checkpoints.len().saturating_sub(1),
+                };
+                HEADER_LEN + CHECKPOINT_LEN * stored
+            }
+            Zinfo::Tar(zinfo) => zinfo.to_bytes().len(),
+        }
+    }
+
+    /// Its gzip checkpoints (none for an uncompressed layer).
+    pub(crate) fn checkpoint_count(&self) -> usize {
+        match self {
+            Zinfo::Gzip(zinfo) => zinfo.checkpoints.len(),
+            Zinfo::Tar(_) => 0,
+        }
+    }
+
     /// The bytes stored in `CompressionInfo.checkpoints`.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {

@@ -28,7 +28,7 @@ fn reference_ztocs_reencode_byte_identically() {
         let name = name(&case);
         let expected = expected_ztoc(&case);
         let ztoc = Ztoc::from_bytes(&expected).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let bytes = ztoc.to_bytes();
+        let bytes = ztoc.to_bytes().unwrap();
         if sha256(&bytes) == sha256(&expected) && bytes == expected {
             identical += 1;
         } else {
@@ -39,7 +39,7 @@ fn reference_ztocs_reencode_byte_identically() {
                 expected.len()
             ));
         }
-        assert_eq!(ztoc.digest(), sha256(&expected), "{name}");
+        assert_eq!(ztoc.digest().unwrap(), sha256(&expected), "{name}");
 
         // Headline numbers of the manifest (absent where the reference's reader refused).
         let number = |key: &str| case[key].as_i64();
@@ -368,7 +368,7 @@ fn u16_at(bytes: &[u8], at: usize) -> u16 {
 #[test]
 fn worked_example_of_ztoc_spec() {
     let ztoc = worked_example();
-    let bytes = ztoc.to_bytes();
+    let bytes = ztoc.to_bytes().unwrap();
     assert_eq!(bytes.len(), 33256);
     assert_eq!(
         sha256(&bytes),
@@ -465,12 +465,12 @@ fn v1_blobs_round_trip_in_v1_layout() {
     // Through a whole zTOC: decoding keeps v1, and encoding writes v1 again.
     let mut v1 = v2.clone();
     v1.compression_info.zinfo = Zinfo::Gzip(v1_zinfo);
-    let bytes = v1.to_bytes();
+    let bytes = v1.to_bytes().unwrap();
     let decoded = Ztoc::from_bytes(&bytes).unwrap();
     assert_eq!(decoded, v1);
-    assert_eq!(decoded.to_bytes(), bytes);
+    assert_eq!(decoded.to_bytes().unwrap(), bytes);
     // One packed checkpoint shorter, give or take padding for 8-byte alignment.
-    let saved = v2.to_bytes().len() - bytes.len();
+    let saved = v2.to_bytes().unwrap().len() - bytes.len();
     assert!(saved.abs_diff(8 + 8 + 1 + WINDOW_SIZE) < 8, "{saved}");
 }
 
@@ -589,7 +589,7 @@ fn errors_say_what_and_where() {
 
     // Errors inside a record name it: the worked example's xattr key (ztoc.md §6.3: a string
     // at 0x8164) given a length of 4 GiB - 1.
-    let mut bytes = worked_example().to_bytes();
+    let mut bytes = worked_example().to_bytes().unwrap();
     bytes[0x8164..0x8168].fill(0xff);
     let err = Ztoc::from_bytes(&bytes).unwrap_err();
     assert!(
@@ -632,7 +632,7 @@ fn small_ztocs() -> &'static [Vec<u8>; 2] {
 /// Decodes `bytes`; if that works, what it encodes to must decode to the same value.
 fn decode_never_panics(bytes: &[u8]) -> Result<(), TestCaseError> {
     if let Ok(ztoc) = Ztoc::from_bytes(bytes) {
-        let again = Ztoc::from_bytes(&ztoc.to_bytes());
+        let again = Ztoc::from_bytes(&ztoc.to_bytes().unwrap());
         prop_assert_eq!(again.as_ref(), Ok(&ztoc));
         let _ = ztoc.check_consistency();
     }
@@ -695,4 +695,28 @@ proptest! {
             }
         }
     }
+}
+
+/// A zTOC that may not fit a FlatBuffer is refused by `to_bytes` with a typed error, before
+/// anything is encoded (FlatBuffers itself would panic past 2 GiB). Records sharing one large
+/// owner name make one without the memory: 700 records of a 4 MiB name.
+#[test]
+fn a_ztoc_past_the_flatbuffers_limit_is_an_error_not_a_panic() {
+    let layer = common::read("py-pax.tar.gz");
+    let options = soci_ztoc::BuildOptions::default();
+    let mut ztoc = soci_ztoc::Builder::build(&layer[..], options).unwrap();
+    let huge: std::sync::Arc<[u8]> = vec![b'u'; 4 << 20].into();
+    let mut record = ztoc.toc[0].clone();
+    record.uname = huge;
+    ztoc.toc = vec![record; 700];
+    match ztoc.to_bytes() {
+        Err(soci_ztoc::EncodeError::TooLarge { bound, limit, .. }) => {
+            assert!(
+                bound > limit && limit == soci_ztoc::MAX_ZTOC_BYTES,
+                "{bound} {limit}"
+            );
+        }
+        other => panic!("{:?}", other.map(|b| b.len())),
+    }
+    assert!(ztoc.digest().is_err());
 }

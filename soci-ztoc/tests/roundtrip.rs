@@ -187,7 +187,7 @@ proptest! {
             builder.feed(piece).unwrap();
         }
         let ztoc = builder.finish().unwrap();
-        prop_assert_eq!(&Ztoc::from_bytes(&ztoc.to_bytes()).unwrap(), &ztoc);
+        prop_assert_eq!(&Ztoc::from_bytes(&ztoc.to_bytes().unwrap()).unwrap(), &ztoc);
 
         prop_assert_eq!(ztoc.toc.len(), entries.len());
         prop_assert_eq!(ztoc.compressed_archive_size as usize, layer.len());
@@ -253,7 +253,7 @@ fn repeated_owners_and_times_are_shared() {
         ..BuildOptions::default()
     };
     let built = Builder::build(&tar.into_inner().unwrap()[..], options).unwrap();
-    let decoded = Ztoc::from_bytes(&built.to_bytes()).unwrap();
+    let decoded = Ztoc::from_bytes(&built.to_bytes().unwrap()).unwrap();
     for ztoc in [&built, &decoded] {
         let toc = &ztoc.toc;
         for (record, (user, group, mtime)) in toc.iter().zip(&owners) {

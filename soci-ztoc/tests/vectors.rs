@@ -55,7 +55,7 @@ fn built_ztocs_are_byte_identical_to_the_reference() {
         for threaded in [false, true] {
             let ztoc =
                 build(&layer, options(&case, threaded)).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let bytes = ztoc.to_bytes();
+            let bytes = ztoc.to_bytes().unwrap();
             let first_difference = bytes.iter().zip(&expected).position(|(a, b)| a != b);
             assert!(
                 bytes == expected,
@@ -180,7 +180,7 @@ fn builder_reproduces_the_worked_example() {
     ztoc.compressed_archive_size = 184;
     ztoc.compression_info.span_digests =
         vec!["sha256:a152a8af25f21c24aab45c1870f10e237be72625f6e0596eee696f9a34fa0cb6".into()];
-    let bytes = ztoc.to_bytes();
+    let bytes = ztoc.to_bytes().unwrap();
     assert_eq!(bytes.len(), 33256);
     assert_eq!(
         common::sha256(&bytes),

@@ -162,7 +162,7 @@ async fn build_streamed(
         // The last figure always goes out, so a bar ends at its total.
         let _ = report_tx.send(builder.bytes_fed());
         let ztoc = builder.finish()?;
-        let bytes = Bytes::from(ztoc.to_bytes());
+        let bytes = Bytes::from(ztoc.to_bytes()?);
         Ok::<_, BuildError>(BuiltZtoc {
             digest: soci_ztoc::sha256_digest(&bytes),
             xattrs_can_be_disabled: soci_core::xattrs_can_be_disabled(&ztoc),

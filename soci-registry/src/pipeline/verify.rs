@@ -196,7 +196,7 @@ async fn verify_layer(
         while let Some(chunk) = build_rx.blocking_recv() {
             builder.feed(&chunk)?;
         }
-        builder.finish().map(|z| z.to_bytes())
+        Ok::<_, soci_ztoc::BuildError>(builder.finish()?.to_bytes()?)
     });
     let gzip = ztoc.compression_info.algorithm() == CompressionAlgorithm::Gzip;
     let wanted = chosen.clone();
