@@ -57,13 +57,13 @@ impl Destination {
     pub fn archive(path: impl Into<PathBuf>) -> Result<Destination, RegistryError> {
         let path = path.into();
         let dir = tempfile::tempdir().map_err(|source| RegistryError::Io {
-            path: path.display().to_string(),
+            path: path.to_path_buf(),
             source,
         })?;
         let layout = dir.path().join("layout");
         if path.exists() {
             std::fs::create_dir(&layout).map_err(|source| RegistryError::Io {
-                path: layout.display().to_string(),
+                path: layout.to_path_buf(),
                 source,
             })?;
             crate::archive::unpack(&path, &layout)?;

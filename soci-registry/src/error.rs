@@ -25,8 +25,12 @@ pub enum RegistryError {
         method: String,
         /// Request URL.
         url: String,
-        /// What failed (connection refused, timeout, reset…).
+        /// What failed (connection refused, timeout, reset…), with its causes.
         message: String,
+        /// The HTTP client's error, when there is one, without its URL (a pre-signed URL's
+        /// query carries a signature).
+        #[source]
+        source: Option<reqwest::Error>,
     },
     /// The registry refused every way of authenticating that was tried.
     #[error("authentication to {registry} failed: {reason}; credentials tried: {tried}")]
@@ -67,10 +71,10 @@ pub enum RegistryError {
         message: String,
     },
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file concerned.
-        path: String,
+        path: std::path::PathBuf,
         /// The I/O error.
         #[source]
         source: std::io::Error,

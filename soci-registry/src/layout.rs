@@ -23,7 +23,7 @@ const INDEX_FILE: &str = "index.json";
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
     move |source| RegistryError::Io {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         source,
     }
 }

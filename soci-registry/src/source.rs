@@ -76,7 +76,7 @@ impl Source {
             Source::Layout(layout) => {
                 let path = layout.blob_path(digest)?;
                 let io = |source| RegistryError::Io {
-                    path: path.display().to_string(),
+                    path: path.to_path_buf(),
                     source,
                 };
                 let file = std::fs::File::open(&path).map_err(io)?;
@@ -89,7 +89,7 @@ impl Source {
                         &mut buf[filled..],
                     )
                     .map_err(|source| RegistryError::Io {
-                        path: path.display().to_string(),
+                        path: path.to_path_buf(),
                         source,
                     })?;
                     if n == 0 {
@@ -118,7 +118,7 @@ impl Source {
             Source::Layout(layout) => {
                 let path = layout.blob_path(digest)?;
                 let io = |source| RegistryError::Io {
-                    path: path.display().to_string(),
+                    path: path.to_path_buf(),
                     source,
                 };
                 let mut file = tokio::fs::File::open(&path).await.map_err(io)?;

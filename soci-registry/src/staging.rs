@@ -34,7 +34,7 @@ impl Staging {
         let prefix = format!(".{name}.partial-");
         let reclaimed = reclaim(parent, &prefix);
         let io = |path: &Path| {
-            let path = path.display().to_string();
+            let path = path.to_path_buf();
             move |source| RegistryError::Io { path, source }
         };
         let path = tempfile::Builder::new()
@@ -45,7 +45,7 @@ impl Staging {
         let lock_path = path.join(LOCK_FILE);
         let lock = File::create(&lock_path).map_err(io(&lock_path))?;
         lock.try_lock().map_err(|e| RegistryError::Io {
-            path: lock_path.display().to_string(),
+            path: lock_path.to_path_buf(),
             source: e.into(),
         })?;
         let staging = Staging {
@@ -60,7 +60,7 @@ impl Staging {
         if self.lock.take().is_some() {
             let lock_path = self.path.join(LOCK_FILE);
             std::fs::remove_file(&lock_path).map_err(|source| RegistryError::Io {
-                path: lock_path.display().to_string(),
+                path: lock_path.to_path_buf(),
                 source,
             })?;
         }

@@ -74,7 +74,7 @@ impl Credentials {
             }
             Err(source) => {
                 return Err(RegistryError::Io {
-                    path: path.display().to_string(),
+                    path: path.to_path_buf(),
                     source,
                 });
             }

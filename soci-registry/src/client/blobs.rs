@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
-use super::transport::read_body;
+use super::transport::{http_error, read_body};
 use super::{MAX_MANIFEST, RegistryClient, Scope};
 use crate::error::RegistryError;
 
@@ -142,7 +142,7 @@ impl RegistryClient {
                 let mut chunk = match item {
                     Ok(chunk) => chunk,
                     Err(e) => {
-                        cut = Some(e.to_string());
+                        cut = Some(e);
                         break;
                     }
                 };
@@ -188,13 +188,14 @@ impl RegistryClient {
             }
             failures += 1;
             if failures >= self.options.retry.attempts {
+                let cause = cut.as_ref().map_or("closed early".into(), http_error);
                 return Err(RegistryError::Transport {
                     method: "GET".into(),
                     url,
                     message: format!(
-                        "body ended at byte {offset} of {size} ({}), {failures} times",
-                        cut.as_deref().unwrap_or("closed early")
+                        "body ended at byte {offset} of {size} ({cause}), {failures} times"
                     ),
+                    source: cut.map(reqwest::Error::without_url),
                 });
             }
             tokio::time::sleep(self.options.retry.delay(failures)).await;

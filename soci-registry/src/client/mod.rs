@@ -140,11 +140,7 @@ impl RegistryClient {
             .read_timeout(options.read_timeout)
             .user_agent(concat!("socix/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| RegistryError::Transport {
-                method: "INIT".into(),
-                url: registry.to_owned(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| transport::transport_error("INIT", registry, e))?;
         let host = if registry == crate::DOCKER_HUB {
             "registry-1.docker.io"
         } else {

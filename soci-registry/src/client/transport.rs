@@ -35,13 +35,8 @@ impl RegistryClient {
             log_request(&method, url, &outcome, started.elapsed());
             let retry = match outcome {
                 Err(e) => {
-                    let message = http_error(&e);
                     if e.is_builder() || failures + 1 >= self.options.retry.attempts {
-                        return Err(RegistryError::Transport {
-                            method: method.to_string(),
-                            url: url.to_owned(),
-                            message,
-                        });
+                        return Err(transport_error(method.as_str(), url, e));
                     }
                     true
                 }
@@ -183,11 +178,7 @@ impl RegistryClient {
         let mut failures = 0;
         let body = loop {
             let failure = match request().send().await {
-                Err(e) => RegistryError::Transport {
-                    method: method.to_string(),
-                    url: realm.to_owned(),
-                    message: http_error(&e),
-                },
+                Err(e) => transport_error(method.as_str(), realm, e),
                 Ok(response) => match self
                     .expect(response, &method, realm, &[StatusCode::OK])
                     .await
@@ -330,11 +321,7 @@ pub(super) enum BodyError {
 impl BodyError {
     pub(super) fn into_error(self, method: &str, url: &str) -> RegistryError {
         match self {
-            BodyError::Cut(e) => RegistryError::Transport {
-                method: method.to_owned(),
-                url: url.to_owned(),
-                message: http_error(&e),
-            },
+            BodyError::Cut(e) => transport_error(method, url, e),
             BodyError::TooLarge(limit) => RegistryError::Protocol {
                 context: url.to_owned(),
                 message: format!("response larger than {limit} bytes"),
@@ -358,6 +345,17 @@ pub(super) async fn read_body(response: Response, limit: usize) -> Result<Bytes,
         data.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(data))
+}
+
+/// A request to `url` that failed in the HTTP client: its message names the causes, its source
+/// is the client's error (both without the URL's query string).
+pub(super) fn transport_error(method: &str, url: &str, e: reqwest::Error) -> RegistryError {
+    RegistryError::Transport {
+        method: method.to_owned(),
+        url: url.to_owned(),
+        message: http_error(&e),
+        source: Some(e.without_url()),
+    }
 }
 
 /// reqwest's error with its causes, its URL without the query string: a pre-signed URL (a
@@ -407,5 +405,20 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(&format!("127.0.0.1:{port}/blob")), "{text}");
+
+        // The error keeps the client's as its source, with no URL in it.
+        let err = transport_error("GET", &url, e);
+        let source = std::error::Error::source(&err).expect("the client's error");
+        let mut chain = source.to_string();
+        let mut cause = source.source();
+        while let Some(c) = cause {
+            chain.push_str(&c.to_string());
+            cause = c.source();
+        }
+        assert!(!chain.contains("s3cr3t"), "{chain}");
+        assert!(
+            chain.contains("onnection refused") || chain.contains("connect"),
+            "{chain}"
+        );
     }
 }

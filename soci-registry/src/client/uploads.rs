@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::auth::url_encode;
 use super::retry::retriable_status;
-use super::transport::http_error;
+use super::transport::transport_error;
 use super::{RegistryClient, Scope};
 use crate::error::RegistryError;
 
@@ -129,11 +129,10 @@ impl RegistryClient {
         if let Some(header) = self.cached_auth(&scope) {
             request = request.header(AUTHORIZATION, header);
         }
-        let response = request.send().await.map_err(|e| RegistryError::Transport {
-            method: "PUT".into(),
-            url: put.clone(),
-            message: http_error(&e),
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error("PUT", &put, e))?;
         self.expect(
             response,
             &Method::PUT,
