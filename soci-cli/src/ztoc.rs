@@ -1,7 +1,7 @@
 //! `socix ztoc …`: create, inspect and read through zTOCs on local files.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -98,7 +98,7 @@ impl ZtocCommand {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Compression {
-    /// Detect from the first bytes (gzip magic, else plain tar).
+    /// Detect from the first bytes (gzip magic; zstd, xz and bzip2 are refused; else plain tar).
     Auto,
     Gzip,
     Uncompressed,
@@ -155,13 +155,13 @@ impl CreateArgs {
             Compression::Gzip => CompressionAlgorithm::Gzip,
             Compression::Uncompressed => CompressionAlgorithm::Uncompressed,
             Compression::Auto => {
-                let mut magic = [0u8; 2];
-                let n = std::io::Read::read(&mut open()?, &mut magic)?;
-                if n == 2 && magic == [0x1f, 0x8b] {
-                    CompressionAlgorithm::Gzip
-                } else {
-                    CompressionAlgorithm::Uncompressed
-                }
+                let mut prefix = Vec::with_capacity(CompressionAlgorithm::SNIFF_LEN);
+                open()?
+                    .take(CompressionAlgorithm::SNIFF_LEN as u64)
+                    .read_to_end(&mut prefix)
+                    .with_context(|| format!("cannot read {}", self.layer.display()))?;
+                CompressionAlgorithm::sniff(&prefix)
+                    .with_context(|| format!("cannot index {}", self.layer.display()))?
             }
         };
         let options = BuildOptions {

@@ -1,5 +1,14 @@
 //! Errors of building a zTOC and of decoding one.
 
+/// A layer compressed in a way a zTOC cannot describe (zTOCs know gzip and plain tar only),
+/// found by [`CompressionAlgorithm::sniff`](crate::CompressionAlgorithm::sniff).
+#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
+#[error("the layer is {name}-compressed: a zTOC describes only gzip and plain tar layers")]
+pub struct UnsupportedCompression {
+    /// The compression its first bytes show (`zstd`, `xz`, `bzip2`).
+    pub name: &'static str,
+}
+
 /// Why a layer could not be indexed. Every variant says where in the layer it happened.
 ///
 /// The variants follow what the reference refuses: the gzip stream (`GzipData`, `GzipTruncated`,

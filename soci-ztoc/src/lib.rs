@@ -55,6 +55,7 @@ mod gzip;
 mod inflate;
 mod model;
 mod shared;
+mod sniff;
 mod span;
 mod tar;
 mod validate;
@@ -63,7 +64,7 @@ mod zinfo;
 
 pub use builder::{BuildOptions, Builder};
 pub use encode::MAX_ZTOC_BYTES;
-pub use error::{BuildError, DecodeError, EncodeError};
+pub use error::{BuildError, DecodeError, EncodeError, UnsupportedCompression};
 pub use extract::{ExtractError, ReadAt};
 pub use model::*;
 pub use span::{format_sha256, sha256_digest};
