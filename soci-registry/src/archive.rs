@@ -18,7 +18,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
 
 /// Opens the layout archived in `path`, unpacked into a temporary directory that is removed
 /// when the returned layout (and every clone of it) is dropped.
-pub fn open_archive(path: &Path) -> Result<OciLayout, RegistryError> {
+pub(crate) fn open_archive(path: &Path) -> Result<OciLayout, RegistryError> {
     let dir = tempfile::tempdir().map_err(io_error(path))?;
     unpack(path, dir.path())?;
     OciLayout::unpacked(dir)

@@ -300,7 +300,7 @@ impl LayoutWriter {
 
     /// Streams a large blob into the layout: bytes go to a temporary file as they come and
     /// the blob appears under its digest only when [`BlobSink::finish`] has checked it.
-    pub fn blob_sink(&self, digest: &str) -> Result<BlobSink, RegistryError> {
+    pub(crate) fn blob_sink(&self, digest: &str) -> Result<BlobSink, RegistryError> {
         let path = blob_path(&self.work, digest)?;
         let file = temp_beside(&path)?;
         Ok(BlobSink {
@@ -379,7 +379,7 @@ impl Drop for LayoutWriter {
 
 /// A blob being streamed into a layout (see [`LayoutWriter::blob_sink`]); dropped unfinished,
 /// it leaves nothing behind.
-pub struct BlobSink {
+pub(crate) struct BlobSink {
     file: std::io::BufWriter<tempfile::NamedTempFile>,
     hasher: sha2::Sha256,
     digest: String,
@@ -388,14 +388,14 @@ pub struct BlobSink {
 
 impl BlobSink {
     /// Appends bytes of the blob.
-    pub fn write(&mut self, bytes: &[u8]) -> Result<(), RegistryError> {
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), RegistryError> {
         sha2::Digest::update(&mut self.hasher, bytes);
         let tmp = self.file.get_ref().path().to_owned();
         self.file.write_all(bytes).map_err(io_error(&tmp))
     }
 
     /// Checks the digest of what was written and moves the blob into place.
-    pub fn finish(self) -> Result<(), RegistryError> {
+    pub(crate) fn finish(self) -> Result<(), RegistryError> {
         let actual = soci_ztoc::format_sha256(&sha2::Digest::finalize(self.hasher));
         if actual != self.digest {
             return Err(RegistryError::DigestMismatch {

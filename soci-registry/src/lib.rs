@@ -49,23 +49,22 @@ mod staging;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use archive::open_archive;
 pub use client::{
-    ClientOptions, Credentials, MANIFEST_ACCEPT, Manifest, RegistryClient, RetryPolicy,
+    ClientOptions, Credentials, Manifest, RegistryClient, RetryPolicy,
     ecr_credentials, ecr_host, resolve_credentials,
 };
 pub use connection::Connection;
 pub use destination::Destination;
 pub use error::RegistryError;
 pub use image::{Image, PlatformManifest};
-pub use layout::{BlobSink, LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
+pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
 pub use logging::{
     CREDENTIAL_LOGGING_TARGETS, CREDENTIAL_SAFE_LEVEL, HTTP_TARGET, credential_safe_caps,
 };
 pub use pipeline::{
     BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
-    LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, StoredZtoc,
-    VerifyConfig, build_and_store_ztocs, build_ztoc, build_ztocs, convert, create, find_indexes,
+    LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, VerifyConfig,
+    build_ztoc, build_ztocs, convert, create, find_indexes,
     verify,
 };
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef, TAG_RULE, is_valid_tag};

@@ -29,7 +29,7 @@ use crate::error::RegistryError;
 
 /// Media types of manifests the client accepts. docker-registry 2.8 refuses to serve an OCI
 /// manifest (even by digest) unless the OCI types are listed.
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+pub(crate) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.oci.image.manifest.v1+json, \
     application/vnd.docker.distribution.manifest.list.v2+json, \
     application/vnd.docker.distribution.manifest.v2+json";

@@ -228,13 +228,13 @@ type Outcome<T> = Result<Arc<T>, Arc<LayerError>>;
 
 /// A layer's zTOC, stored at a destination (its bytes no longer held).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredZtoc {
+pub(crate) struct StoredZtoc {
     /// The zTOC's digest.
-    pub digest: String,
+    pub(crate) digest: String,
     /// Its size.
-    pub size: u64,
+    pub(crate) size: u64,
     /// Whether the layer needs no xattr lookups (see [`soci_core::xattrs_can_be_disabled`]).
-    pub xattrs_can_be_disabled: bool,
+    pub(crate) xattrs_can_be_disabled: bool,
 }
 
 /// Builds the zTOCs of `jobs`, at most `concurrency` at once, each layer once even if listed
@@ -260,7 +260,7 @@ pub async fn build_ztocs(
 /// as it is built, so that memory holds only the zTOCs being built, whatever the image's size.
 /// A destination that lacks a layer gets it from the same pass over its bytes. (A blob stored
 /// before a later failure is unreferenced, never pointed at.)
-pub async fn build_and_store_ztocs(
+pub(crate) async fn build_and_store_ztocs(
     source: &Source,
     destination: &Destination,
     jobs: &[LayerJob],

@@ -30,10 +30,8 @@ use soci_ztoc::{BuildOptions, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE, 
 
 use discover::list_referrers;
 pub use discover::{FoundIndex, find_indexes};
-pub use layers::{
-    BuiltZtoc, LayerError, LayerJob, LayerResult, Progress, StoredZtoc, build_and_store_ztocs,
-    build_ztoc, build_ztocs,
-};
+use layers::build_and_store_ztocs;
+pub use layers::{BuiltZtoc, LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
 pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
 use reuse::{Candidate, Reusable};
 pub use verify::{FileCheck, LayerVerdict, VerifyConfig, verify};
