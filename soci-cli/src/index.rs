@@ -2,8 +2,9 @@
 //! (`soci_registry::find_indexes`: V2 through the image, V1 through the referrers of its
 //! manifests), in a registry or a layout.
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use soci_core::select::{self, SelectError};
 use soci_core::{ImageManifest, IndexVersion, Platform};
 use soci_registry::{FoundIndex, Image};
 
@@ -78,12 +79,7 @@ impl Select {
             .with_context(|| format!("cannot look for the SOCI indexes of {}", self.image))?;
         let found = found
             .into_iter()
-            .filter(|f| {
-                self.platforms.is_empty()
-                    || f.platform
-                        .as_ref()
-                        .is_some_and(|p| self.platforms.iter().any(|w| w.matches(p)))
-            })
+            .filter(|f| select::platform_selected(&self.platforms, f.platform.as_ref()))
             .collect();
         Ok((image, found))
     }
@@ -199,26 +195,22 @@ pub(crate) struct InfoArgs {
 impl InfoArgs {
     async fn run(self) -> anyhow::Result<()> {
         let (image, found) = self.select.find_some().await?;
-        let chosen: Vec<&FoundIndex> = found
-            .iter()
-            .filter(|f| {
-                self.digest
-                    .as_deref()
-                    .is_none_or(|d| f.index.digest.starts_with(d))
-            })
-            .collect();
-        let index = match chosen[..] {
-            [one] => one,
-            [] => bail!(
-                "{} has no SOCI index {}; `socix index list {}` shows those it has",
+        let chosen =
+            select::by_digest_prefix(&found, self.digest.as_deref().unwrap_or_default(), |f| {
+                [f.index.digest.as_str()]
+            });
+        let index = match chosen {
+            Ok(one) => one,
+            Err(SelectError::NoMatch { prefix }) => bail!(
+                "{} has no SOCI index {prefix}; `socix index list {}` shows those it has",
                 self.select.image,
-                self.digest.as_deref().unwrap_or_default(),
                 self.select.image.raw
             ),
-            _ => {
-                let listed: Vec<String> = chosen
+            Err(SelectError::Ambiguous { positions, .. }) => {
+                let listed: Vec<String> = positions
                     .iter()
-                    .map(|f| {
+                    .map(|&p| {
+                        let f = &found[p];
                         format!(
                             "{} ({} {})",
                             f.index.digest,
@@ -227,12 +219,12 @@ impl InfoArgs {
                         )
                     })
                     .collect();
-                return Err(anyhow!(
+                bail!(
                     "{} has {} SOCI indexes: {}; choose one with --digest or --platform",
                     self.select.image,
-                    chosen.len(),
+                    listed.len(),
                     listed.join(", ")
-                ));
+                );
             }
         };
         let stored = image

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use soci_core::select::{self, SelectError};
 use soci_core::{Descriptor, LAYER_DIGEST, Platform};
 use soci_registry::FoundIndex;
 use soci_ztoc::{
@@ -652,42 +653,35 @@ fn ztocs_of(found: &[FoundIndex]) -> Vec<(&FoundIndex, &Descriptor)> {
 }
 
 /// The one zTOC whose digest or layer digest starts with `wanted` (the only zTOC when nothing
-/// is asked).
+/// is asked), by `soci_core::select`'s rule; the errors name the image and what to do.
 fn choose<'a>(
     found: &'a [FoundIndex],
     wanted: Option<&str>,
     image: &RefArg,
 ) -> anyhow::Result<(&'a FoundIndex, &'a Descriptor)> {
     let all = ztocs_of(found);
-    let matching: Vec<_> = all
-        .iter()
-        .filter(|(_, z)| {
-            wanted.is_none_or(|w| {
-                z.digest.starts_with(w)
-                    || z.annotations
-                        .get(LAYER_DIGEST)
-                        .is_some_and(|l| l.starts_with(w))
-            })
-        })
-        .collect();
-    match matching[..] {
-        [one] => Ok(*one),
-        [] => bail!(
-            "{image} has no zTOC {}; `socix ztoc list {}` shows those it has",
-            wanted.unwrap_or_default(),
+    let chosen = select::by_digest_prefix(&all, wanted.unwrap_or_default(), |(_, z)| {
+        std::iter::once(z.digest.as_str())
+            .chain(z.annotations.get(LAYER_DIGEST).map(String::as_str))
+    });
+    match chosen {
+        Ok(one) => Ok(*one),
+        Err(SelectError::NoMatch { prefix }) => bail!(
+            "{image} has no zTOC {prefix}; `socix ztoc list {}` shows those it has",
             image.raw
         ),
-        _ => {
-            let listed: Vec<String> = matching
+        Err(SelectError::Ambiguous { positions, .. }) => {
+            let listed: Vec<String> = positions
                 .iter()
-                .map(|(_, z)| {
+                .map(|&p| {
+                    let z = all[p].1;
                     let layer = z.annotations.get(LAYER_DIGEST).map_or("?", String::as_str);
                     format!("{} (layer {})", z.digest, crate::summary::short(layer))
                 })
                 .collect();
             bail!(
                 "{image} has {} zTOCs: {}; name one by zTOC or layer digest",
-                matching.len(),
+                listed.len(),
                 listed.join(", ")
             )
         }

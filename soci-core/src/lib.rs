@@ -23,6 +23,7 @@ mod index;
 mod json;
 mod manifest;
 mod policy;
+pub mod select;
 mod span;
 
 pub use convert::{Conversion, ConvertError, PlatformIndex, SourceImage, convert_v2};
