@@ -131,15 +131,6 @@ pub enum ExtractError {
 const CHUNK: usize = 64 * 1024;
 
 impl Ztoc {
-    /// The record a reader would use for `name`: the last entry with that exact name, else the
-    /// last whose cleaned path matches (`./a/b`, `/a/b` and `a/b` are the same file).
-    pub fn find(&self, name: &[u8]) -> Option<&FileMetadata> {
-        self.toc.iter().rev().find(|m| m.name == name).or_else(|| {
-            let wanted = clean(name);
-            self.toc.iter().rev().find(|m| clean(&m.name) == wanted)
-        })
-    }
-
     /// The regular file `name` stands for, following hard and symbolic links (a symlink's target
     /// is taken relative to its directory) up to 40 times, as a filesystem would.
     pub fn resolve(&self, name: &[u8]) -> Result<&FileMetadata, ExtractError> {
@@ -280,21 +271,6 @@ impl Ztoc {
             Zinfo::Tar(zinfo) => reader.tar(zinfo, offset, len, sink),
         }
     }
-}
-
-/// `clean("/" + name)` without the leading slash, as the snapshotter resolves names.
-fn clean(name: &[u8]) -> Vec<&[u8]> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in name.split(|&c| c == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts
 }
 
 /// Takes span bytes at a compressed offset; says whether it wants more.

@@ -54,6 +54,7 @@ mod gzip;
 #[allow(unsafe_code)]
 mod inflate;
 mod model;
+mod path;
 mod shared;
 mod sniff;
 mod span;
@@ -67,5 +68,6 @@ pub use encode::MAX_ZTOC_BYTES;
 pub use error::{BuildError, DecodeError, EncodeError, UnsupportedCompression};
 pub use extract::{ExtractError, ReadAt};
 pub use model::*;
+pub use path::clean_path;
 pub use span::{format_sha256, sha256_digest};
 pub use validate::ConsistencyError;
