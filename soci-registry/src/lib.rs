@@ -50,7 +50,7 @@ mod staging;
 pub mod testing;
 
 pub use client::{
-    ClientOptions, Credentials, Manifest, RegistryClient, RetryPolicy,
+    ClientOptions, Credentials, Manifest, ParallelReads, RegistryClient, RetryPolicy,
     ecr_credentials, ecr_host, resolve_credentials,
 };
 pub use connection::Connection;
@@ -64,8 +64,7 @@ pub use logging::{
 pub use pipeline::{
     BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
     LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, VerifyConfig,
-    build_ztoc, build_ztocs, convert, create, find_indexes,
-    verify,
+    build_ztoc, build_ztocs, convert, create, find_indexes, verify,
 };
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef, TAG_RULE, is_valid_tag};
 pub use source::{BlobReader, Source};

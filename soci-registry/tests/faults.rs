@@ -6,7 +6,9 @@ mod common;
 use bytes::Bytes;
 use common::faults::{Fault, FaultProxy};
 use soci_registry::testing::Implementation;
-use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, RetryPolicy};
+use soci_registry::{
+    ClientOptions, Credentials, ParallelReads, RegistryClient, RegistryError, RetryPolicy,
+};
 use std::time::Duration;
 
 fn quick_retries(attempts: u32) -> RetryPolicy {
@@ -52,6 +54,7 @@ soci_registry::on_both_registries!(
     persistent_failures_end_in_a_clean_error_naming_the_request,
     documents_cut_mid_body_are_fetched_again,
     manifests_refused_for_an_unknown_child_are_sent_again_once,
+    large_blobs_are_read_as_ranges_reassembled_in_order_under_faults,
 );
 
 async fn cut_and_reset_blob_downloads_resume_to_the_exact_bytes(implementation: Implementation) {
@@ -273,4 +276,104 @@ async fn manifests_refused_for_an_unknown_child_are_sent_again_once(
         "the missing child stops the second try: {:#?}",
         proxy.seen()
     );
+}
+
+/// A client that reads blobs of 1 MiB and more as 256 KiB ranges, four at a time.
+fn ranged_client(addr: &str, attempts: u32) -> RegistryClient {
+    let options = ClientOptions {
+        plain_http: true,
+        retry: quick_retries(attempts),
+        parallel: ParallelReads {
+            connections: 4,
+            range_size: 256 << 10,
+            threshold: 1 << 20,
+        },
+        ..ClientOptions::default()
+    };
+    RegistryClient::new(addr, options).unwrap()
+}
+
+/// Bytes that differ from range to range, so that one out of place changes the digest.
+fn random_blob(len: usize) -> Bytes {
+    let mut x = 0x2545_f491_u32;
+    Bytes::from(
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A large blob is read as ranges over several connections and handed on in order, checked
+/// against its digest; a range cut mid-way is resumed, a 5xx or a reset range retried, each on
+/// its own. (The in-process registry answers ranges with whole blobs, so the proxy serves them
+/// there, as distribution does itself.)
+async fn large_blobs_are_read_as_ranges_reassembled_in_order_under_faults(
+    implementation: Implementation,
+) {
+    let registry = implementation.start();
+    let proxy = FaultProxy::start(&registry.addr).await;
+    if implementation == Implementation::InProcess {
+        proxy.serve_ranges();
+    }
+    let data = random_blob(3 << 20);
+    let digest = soci_ztoc::sha256_digest(&data);
+    client(&registry.addr, 1)
+        .push_blob("t/r", &digest, data.clone(), None)
+        .await
+        .unwrap();
+    let c = ranged_client(&proxy.addr.to_string(), 5);
+    proxy.inject(
+        "GET",
+        "/blobs/sha256:",
+        &[
+            Fault::Pass,
+            Fault::Truncate,
+            Fault::Status(503),
+            Fault::Pass,
+            Fault::Reset,
+            Fault::Truncate,
+        ],
+    );
+    let got = fetch(&c, "t/r", &data).await.unwrap();
+    assert!(got == data, "every byte once, in order");
+    assert!(!c.ignores_ranges());
+    let gets = proxy
+        .seen()
+        .into_iter()
+        .filter(|l| l.starts_with("GET"))
+        .count();
+    assert!(
+        gets >= 12 + 4,
+        "12 ranges and the faults: {:#?}",
+        proxy.seen()
+    );
+}
+
+/// A registry that answers a range with the whole blob (HTTP allows it; ferro-oci-server does)
+/// is read as one stream instead: same bytes, and the client remembers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_ignoring_ranges_is_read_as_one_stream() {
+    let registry = Implementation::InProcess.start();
+    let proxy = FaultProxy::start(&registry.addr).await;
+    let data = random_blob(3 << 20);
+    let digest = soci_ztoc::sha256_digest(&data);
+    client(&registry.addr, 1)
+        .push_blob("t/s", &digest, data.clone(), None)
+        .await
+        .unwrap();
+    let c = ranged_client(&proxy.addr.to_string(), 3);
+    let got = fetch(&c, "t/s", &data).await.unwrap();
+    assert!(got == data);
+    assert!(c.ignores_ranges());
+    // The ranges in flight when the first answer came, then one stream; later blobs go
+    // straight to one stream.
+    let first = proxy.seen().len();
+    assert!(first <= 4 + 1 + 1, "{:#?}", proxy.seen());
+    assert!(fetch(&c, "t/s", &data).await.unwrap() == data);
+    assert_eq!(proxy.seen().len(), first + 1, "{:#?}", proxy.seen());
 }

@@ -97,11 +97,31 @@ impl RegistryClient {
 
     /// Streams a blob of `size` bytes into `chunks`, in order, and checks its digest at the end.
     ///
-    /// A response cut short (connection reset, truncated body) is resumed with a `Range` request
-    /// from where it stopped, within the retry policy, so every byte is sent exactly once. If the
-    /// receiver goes away, the transfer stops quietly. On a digest or size mismatch an error is
-    /// returned after the bytes were sent: receivers must not trust what they got before the end.
+    /// A large blob is read as several ranges at once ([`ParallelReads`](super::ParallelReads)),
+    /// others as one stream. A response cut short (connection reset, truncated body) is resumed
+    /// with a `Range` request from where it stopped, within the retry policy, so every byte is
+    /// sent exactly once. If the receiver goes away, the transfer stops quietly. On a digest or
+    /// size mismatch an error is returned after the bytes were sent: receivers must not trust
+    /// what they got before the end.
     pub async fn fetch_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        chunks: mpsc::Sender<Bytes>,
+    ) -> Result<(), RegistryError> {
+        let parallel = &self.options.parallel;
+        if parallel.connections > 1 && size >= parallel.threshold && !self.ignores_ranges() {
+            return self
+                .fetch_blob_ranged(repository, digest, size, chunks)
+                .await;
+        }
+        self.fetch_blob_stream(repository, digest, size, chunks)
+            .await
+    }
+
+    /// [`fetch_blob`](Self::fetch_blob) over one connection.
+    pub(super) async fn fetch_blob_stream(
         &self,
         repository: &str,
         digest: &str,

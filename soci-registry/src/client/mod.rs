@@ -10,6 +10,7 @@ mod auth;
 mod blobs;
 mod ecr;
 mod manifests;
+mod ranged;
 mod retry;
 mod transport;
 mod uploads;
@@ -50,6 +51,33 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Time allowed between two reads of a response (not for the whole response: blobs are big).
     pub read_timeout: Duration,
+    /// How a large blob is read over several connections at once.
+    pub parallel: ParallelReads,
+}
+
+/// Reading one large blob as several `Range` requests at once, reassembled in order: object
+/// storage behind a registry (S3 for ECR) serves each connection far slower than one core
+/// inflates, so a single stream leaves the builder waiting. At most `connections` ranges of
+/// `range_size` bytes are held at a time, whatever the blob's size. A registry that answers a
+/// range with the whole blob is read as one stream instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParallelReads {
+    /// Ranges in flight at once; 1 reads every blob as one stream.
+    pub connections: usize,
+    /// Bytes per range.
+    pub range_size: u64,
+    /// Blobs smaller than this are read as one stream.
+    pub threshold: u64,
+}
+
+impl Default for ParallelReads {
+    fn default() -> Self {
+        ParallelReads {
+            connections: 4,
+            range_size: 8 << 20,
+            threshold: 32 << 20,
+        }
+    }
 }
 
 impl Default for ClientOptions {
@@ -60,6 +88,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(120),
+            parallel: ParallelReads::default(),
         }
     }
 }

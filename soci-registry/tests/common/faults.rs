@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -44,6 +45,7 @@ pub struct FaultProxy {
     pub addr: SocketAddr,
     rules: Arc<Mutex<Vec<Rule>>>,
     pub log: Arc<Mutex<Vec<String>>>,
+    ranges: Arc<AtomicBool>,
 }
 
 impl FaultProxy {
@@ -53,21 +55,28 @@ impl FaultProxy {
         let addr = listener.local_addr().unwrap();
         let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
         let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let ranges: Arc<AtomicBool> = Arc::default();
         let upstream = format!("http://{upstream}");
         let client = reqwest::Client::new();
-        let (r, l) = (rules.clone(), log.clone());
+        let (r, l, g) = (rules.clone(), log.clone(), ranges.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let (rules, log, upstream, client) =
-                    (r.clone(), l.clone(), upstream.clone(), client.clone());
+                let (rules, log, ranges, upstream, client) = (
+                    r.clone(),
+                    l.clone(),
+                    g.clone(),
+                    upstream.clone(),
+                    client.clone(),
+                );
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let (rules, log, upstream, client) =
                             (rules.clone(), log.clone(), upstream.clone(), client.clone());
-                        async move { handle(req, &rules, &log, &upstream, &client).await }
+                        let ranges = ranges.load(Ordering::Relaxed);
+                        async move { handle(req, &rules, &log, ranges, &upstream, &client).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -75,7 +84,18 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { addr, rules, log }
+        FaultProxy {
+            addr,
+            rules,
+            log,
+            ranges,
+        }
+    }
+
+    /// Answers `Range` requests with 206 and the bytes asked for, cut from the registry's whole
+    /// answer: a registry that serves ranges, in front of one (ferro-oci-server) that does not.
+    pub fn serve_ranges(&self) {
+        self.ranges.store(true, Ordering::Relaxed);
     }
 
     /// Adds faults for matching requests.
@@ -97,6 +117,7 @@ async fn handle(
     req: Request<Incoming>,
     rules: &Mutex<Vec<Rule>>,
     log: &Mutex<Vec<String>>,
+    ranges: bool,
     upstream: &str,
     client: &reqwest::Client,
 ) -> Result<Response<Body>, std::io::Error> {
@@ -125,6 +146,13 @@ async fn handle(
     }
     // Forward, keeping method, headers and body.
     let (parts, body) = req.into_parts();
+    let range = parts
+        .headers
+        .get(hyper::header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.split_once('-'))
+        .map(|(a, b)| (a.parse::<usize>().unwrap(), b.parse::<usize>().ok()));
     let body = body
         .collect()
         .await
@@ -139,15 +167,31 @@ async fn handle(
         }
     }
     let answer = forward.send().await.map_err(std::io::Error::other)?;
-    let mut response =
-        Response::builder().status(StatusCode::from_u16(answer.status().as_u16()).unwrap());
-    for (name, value) in answer.headers() {
-        // Let hyper frame the body itself; keep the length so a cut body is detectable.
-        if name != hyper::header::TRANSFER_ENCODING && name != hyper::header::CONNECTION {
+    let mut status = answer.status().as_u16();
+    let headers = answer.headers().clone();
+    let mut data = answer.bytes().await.map_err(std::io::Error::other)?;
+    let mut response = Response::builder();
+    if let (true, 200, Some((first, last))) = (ranges, status, range) {
+        let end = last.map_or(data.len(), |last| (last + 1).min(data.len()));
+        let total = data.len();
+        data = data.slice(first.min(end)..end);
+        status = 206;
+        response = response.header(
+            "content-range",
+            format!("bytes {first}-{}/{total}", end - 1),
+        );
+    }
+    response = response.status(StatusCode::from_u16(status).unwrap());
+    for (name, value) in &headers {
+        // Let hyper frame the body itself; the length is set below, so a cut body is detectable.
+        if name != hyper::header::TRANSFER_ENCODING
+            && name != hyper::header::CONNECTION
+            && name != hyper::header::CONTENT_LENGTH
+        {
             response = response.header(name, value);
         }
     }
-    let data = answer.bytes().await.map_err(std::io::Error::other)?;
+    response = response.header(hyper::header::CONTENT_LENGTH, data.len());
     let body: Body = if fault == Fault::Truncate && data.len() > 1 {
         let half = data.slice(..data.len() / 2);
         // The cut comes a moment after the first half, so the status line, headers and half
