@@ -42,6 +42,7 @@ mod error;
 mod image;
 mod layout;
 mod logging;
+mod lookup;
 mod pipeline;
 mod reference;
 mod source;
@@ -61,6 +62,7 @@ pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
 pub use logging::{
     CREDENTIAL_LOGGING_TARGETS, CREDENTIAL_SAFE_LEVEL, HTTP_TARGET, credential_safe_caps,
 };
+pub use lookup::{LayerZtoc, LookupError, find_indexes_for, search_order, topmost_with_file};
 pub use pipeline::{
     BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
     LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, VerifyConfig,
