@@ -3,7 +3,7 @@
 //! failed).
 
 use soci_core::SpanSizeError;
-use soci_registry::{LayerError, PipelineError, RegistryError};
+use soci_registry::{LayerError, LookupError, PipelineError, RegistryError};
 
 use crate::build::Retag;
 
@@ -102,6 +102,10 @@ pub(crate) fn hints(error: &anyhow::Error, plain_http: &PlainHttp) -> Vec<String
             }
         } else if let Some(e) = cause.downcast_ref::<RegistryError>()
             && let Some(hint) = registry(e, plain_http, writing)
+        {
+            add(hint);
+        } else if let Some(LookupError::Read { source, .. }) = cause.downcast_ref()
+            && let Some(hint) = registry(source, plain_http, writing)
         {
             add(hint);
         } else if let Some(e) = cause.downcast_ref::<SpanSizeError>() {

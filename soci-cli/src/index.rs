@@ -74,13 +74,9 @@ impl Select {
     pub(crate) async fn find(&self) -> anyhow::Result<(Image, Vec<FoundIndex>)> {
         let connection = self.connect.connection()?;
         let image = open_image(&connection, &self.image).await?;
-        let found = soci_registry::find_indexes(&image)
+        let found = soci_registry::find_indexes_for(&image, &self.platforms)
             .await
             .with_context(|| format!("cannot look for the SOCI indexes of {}", self.image))?;
-        let found = found
-            .into_iter()
-            .filter(|f| select::platform_selected(&self.platforms, f.platform.as_ref()))
-            .collect();
         Ok((image, found))
     }
 

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use soci_core::select::{self, SelectError};
 use soci_core::{Descriptor, LAYER_DIGEST, Platform};
-use soci_registry::FoundIndex;
+use soci_registry::{FoundIndex, LayerZtoc, LookupError};
 use soci_ztoc::{
     BuildOptions, Builder, CompressionAlgorithm, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE,
     FileMetadata, Zinfo, Ztoc, sha256_digest,
@@ -352,8 +352,8 @@ impl InfoArgs {
                 let select = select(image, &self.platforms, &self.connect);
                 let (image, found) = select.find_some().await?;
                 let (_, descriptor) = choose(&found, self.ztoc.as_deref(), &select.image)?;
-                let (bytes, ztoc) = fetch_ztoc(&image.source, descriptor).await?;
-                (ztoc, bytes)
+                let fetched = LayerZtoc::fetch(&image.source, descriptor).await?;
+                (fetched.ztoc, fetched.bytes.to_vec())
             }
         };
         let info = Info::new(&ztoc, &bytes);
@@ -513,53 +513,35 @@ impl GetFileArgs {
         let name = self.second.as_encoded_bytes();
         let select = select(image, &self.platforms, &self.connect);
         let (image, found) = select.find_some().await?;
-        let candidates: Vec<&Descriptor> = match &self.layer {
-            Some(wanted) => vec![choose(&found, Some(wanted), &select.image)?.1],
-            None => {
-                let mut platforms: Vec<String> = found.iter().map(index::platform).collect();
-                platforms.dedup();
-                if platforms.len() > 1 {
-                    bail!(
-                        "{} has SOCI indexes for {}: choose one with --platform",
-                        select.image,
-                        platforms.join(", ")
-                    );
-                }
-                // The first index (V2 before V1), its layers from the top down.
-                found[0].ztocs.iter().rev().collect()
+        let fetched = match &self.layer {
+            Some(wanted) => {
+                let (_, descriptor) = choose(&found, Some(wanted), &select.image)?;
+                LayerZtoc::fetch(&image.source, descriptor).await?
             }
+            None => match soci_registry::topmost_with_file(&image.source, &found, name).await {
+                Ok(Some(fetched)) => fetched,
+                Ok(None) => bail!(
+                    "no layer of {} with a zTOC has {:?} (layers without one, smaller than the \
+                     minimum layer size, cannot be searched)",
+                    select.image,
+                    self.second.display().to_string()
+                ),
+                Err(LookupError::SeveralPlatforms { platforms }) => bail!(
+                    "{} has SOCI indexes for {}: choose one with --platform",
+                    select.image,
+                    platforms.join(", ")
+                ),
+                Err(e) => return Err(e.into()),
+            },
         };
-        for descriptor in candidates {
-            let (_, ztoc) = fetch_ztoc(&image.source, descriptor).await?;
-            if self.layer.is_none() && ztoc.resolve(name).is_err() {
-                continue;
-            }
-            let layer = descriptor
-                .annotations
-                .get(LAYER_DIGEST)
-                .with_context(|| format!("the zTOC {} names no layer", descriptor.digest))?;
-            let size = u64::try_from(ztoc.compressed_archive_size)?;
-            tracing::debug!(%layer, "extracting through zTOC {}", descriptor.digest);
-            // Random access: only the spans that hold the file are read (Range requests on a
-            // registry), off the async threads.
-            let reader = image.source.reader(layer, size);
-            let (wanted, verify) = (name.to_vec(), !self.no_verify);
-            let extracted =
-                tokio::task::spawn_blocking(move || ztoc.extract_file(&reader, &wanted, verify))
-                    .await?;
-            return extracted.with_context(|| {
-                format!(
-                    "cannot extract {} from layer {layer}",
-                    self.second.display()
-                )
-            });
-        }
-        bail!(
-            "no layer of {} with a zTOC has {:?} (layers without one, smaller than the minimum \
-             layer size, cannot be searched)",
-            select.image,
-            self.second.display().to_string()
-        )
+        tracing::debug!(
+            layer = fetched.layer()?,
+            "extracting through zTOC {}",
+            fetched.descriptor.digest
+        );
+        Ok(fetched
+            .read_file(&image.source, name, !self.no_verify)
+            .await?)
     }
 }
 
@@ -686,18 +668,4 @@ fn choose<'a>(
             )
         }
     }
-}
-
-/// A zTOC of an image: its bytes, and decoded.
-async fn fetch_ztoc(
-    source: &soci_registry::Source,
-    descriptor: &Descriptor,
-) -> anyhow::Result<(Vec<u8>, Ztoc)> {
-    let bytes = source
-        .blob(&descriptor.digest, descriptor.size)
-        .await
-        .with_context(|| format!("cannot read the zTOC {}", descriptor.digest))?;
-    let ztoc = Ztoc::from_bytes(&bytes)
-        .with_context(|| format!("{} is not a valid zTOC", descriptor.digest))?;
-    Ok((bytes.to_vec(), ztoc))
 }

@@ -1,0 +1,137 @@
+//! Reading an image through its SOCI indexes: the topmost layer whose zTOC has a file (in the
+//! top layer only, in a lower one only, in both, in none), any spelling of its path, and the
+//! platform filter.
+
+use std::sync::Arc;
+
+use soci_core::Platform;
+use soci_registry::testing::images::*;
+use soci_registry::{
+    BuildConfig, Destination, Image, LookupError, OciLayout, Source, find_indexes_for,
+    topmost_with_file,
+};
+
+/// A gzipped layer of the given files.
+fn layer(files: &[(&str, &[u8])]) -> Layer {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, name, *data).unwrap();
+    }
+    Layer {
+        media_type: OCI_GZIP,
+        bytes: gzip(&tar.into_inner().unwrap()),
+    }
+}
+
+/// `image` written to a layout and converted (every layer gets a zTOC); the converted image.
+async fn converted(dir: &std::path::Path, image: TestImage) -> Image {
+    let path = dir.join("img");
+    image.write_layout(&path, "v1");
+    let source = Source::Layout(OciLayout::open(&path).unwrap());
+    let original = Image::open(source.clone(), Some("v1")).await.unwrap();
+    let config = BuildConfig {
+        min_layer_size: 0,
+        span_size: 65536,
+        ..BuildConfig::default()
+    };
+    soci_registry::convert(
+        &original,
+        &Destination::layout(&path).unwrap(),
+        "v1-soci",
+        &config,
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    Image::open(source, Some("v1-soci")).await.unwrap()
+}
+
+fn platform(s: &str) -> Platform {
+    s.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_topmost_layer_with_the_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let bottom = layer(&[("etc/hostname", b"bottom\n"), ("etc/os-release", b"base\n")]);
+    let top = layer(&[("etc/hostname", b"top\n"), ("app/run", b"run\n")]);
+    let image = converted(
+        dir.path(),
+        TestImage::single(PlatformImage::new(false, "amd64", vec![bottom, top])),
+    )
+    .await;
+    let found = find_indexes_for(&image, &[]).await.unwrap();
+    assert_eq!(found.len(), 1);
+    let ztocs = &found[0].ztocs;
+    let read = |name: &'static str| {
+        let (image, found) = (&image, &found);
+        async move {
+            let fetched = topmost_with_file(&image.source, found, name.as_bytes())
+                .await
+                .unwrap()?;
+            let digest = fetched.descriptor.digest.clone();
+            let data = fetched
+                .read_file(&image.source, name.as_bytes(), true)
+                .await
+                .unwrap();
+            Some((digest, data))
+        }
+    };
+    // In the top layer only.
+    assert_eq!(
+        read("app/run").await,
+        Some((ztocs[1].digest.clone(), b"run\n".to_vec()))
+    );
+    // In both: the top layer's, whatever the spelling.
+    for name in ["etc/hostname", "/etc/hostname", "./etc/hostname"] {
+        assert_eq!(
+            read(name).await,
+            Some((ztocs[1].digest.clone(), b"top\n".to_vec()))
+        );
+    }
+    // In the lower layer only.
+    assert_eq!(
+        read("/etc/os-release").await,
+        Some((ztocs[0].digest.clone(), b"base\n".to_vec()))
+    );
+    // In none.
+    assert_eq!(read("etc/passwd").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_platforms_need_one_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let amd64 = PlatformImage::new(false, "amd64", vec![layer(&[("a", b"amd64\n")])]);
+    let arm64 = PlatformImage::new(false, "arm64", vec![layer(&[("a", b"arm64\n")])]);
+    let image = converted(dir.path(), TestImage::multi(false, vec![amd64, arm64])).await;
+
+    let all = find_indexes_for(&image, &[]).await.unwrap();
+    assert_eq!(all.len(), 2);
+    match topmost_with_file(&image.source, &all, b"a").await {
+        Err(LookupError::SeveralPlatforms { platforms }) => {
+            assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // One platform, by any of its spellings.
+    let arm = find_indexes_for(&image, &[platform("linux/aarch64")])
+        .await
+        .unwrap();
+    assert_eq!(arm.len(), 1);
+    let fetched = topmost_with_file(&image.source, &arm, b"a")
+        .await
+        .unwrap()
+        .unwrap();
+    let data = fetched.read_file(&image.source, b"a", true).await.unwrap();
+    assert_eq!(data, b"arm64\n");
+    assert!(
+        find_indexes_for(&image, &[platform("windows/amd64")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
