@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use soci_registry::{Connection, Credentials, ImageRef};
+use soci_registry::{Connection, Credentials, ImageRef, ParallelReads};
 
 use crate::advice::{PlainHttp, Side};
 use crate::refs::RefArg;
@@ -30,6 +30,11 @@ pub(crate) struct ConnectArgs {
     /// profile's endpoint_url, else AWS's own.
     #[arg(long, value_name = "URL")]
     pub(crate) ecr_endpoint: Option<String>,
+    /// Connections a large layer (32 MiB and more) is read over at once, as 8 MiB ranges
+    /// reassembled in order (memory: this many ranges at a time). 1 reads every layer as one
+    /// stream.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub(crate) connections: u8,
 }
 
 impl ConnectArgs {
@@ -54,6 +59,10 @@ impl ConnectArgs {
             plain_http: self.plain_http,
             credentials,
             ecr_endpoint: self.ecr_endpoint.clone(),
+            parallel: ParallelReads {
+                connections: usize::from(self.connections),
+                ..ParallelReads::default()
+            },
             ..Connection::default()
         })
     }
@@ -111,5 +120,28 @@ impl SideArgs {
             source: side(source, self.src_plain_http),
             dest: side(dest.unwrap_or(source), self.dest_plain_http),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        connect: ConnectArgs,
+    }
+
+    #[test]
+    fn connections_default_to_the_librarys() {
+        let flags = Flags::parse_from(["socix"]);
+        let connection = flags.connect.connection().unwrap();
+        assert_eq!(connection.parallel, ParallelReads::default());
+        let flags = Flags::parse_from(["socix", "--connections", "1"]);
+        assert_eq!(flags.connect.connection().unwrap().parallel.connections, 1);
+        assert!(Flags::try_parse_from(["socix", "--connections", "0"]).is_err());
     }
 }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::client::{ClientOptions, Credentials, RegistryClient, RetryPolicy, resolve_credentials};
+use crate::client::{
+    ClientOptions, Credentials, ParallelReads, RegistryClient, RetryPolicy, resolve_credentials,
+};
 use crate::destination::Destination;
 use crate::error::RegistryError;
 use crate::image::Image;
@@ -22,6 +24,8 @@ pub struct Connection {
     pub ecr_endpoint: Option<String>,
     /// Retries of failed requests.
     pub retry: RetryPolicy,
+    /// How large blobs are read over several connections.
+    pub parallel: ParallelReads,
 }
 
 impl Connection {
@@ -37,6 +41,7 @@ impl Connection {
             plain_http: self.plain_http,
             credentials,
             retry: self.retry.clone(),
+            parallel: self.parallel.clone(),
             ..ClientOptions::default()
         };
         RegistryClient::new(registry, options).map(Arc::new)

@@ -73,7 +73,7 @@ pub struct ParallelReads {
 impl Default for ParallelReads {
     fn default() -> Self {
         ParallelReads {
-            connections: 4,
+            connections: 8,
             range_size: 8 << 20,
             threshold: 32 << 20,
         }
