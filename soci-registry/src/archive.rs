@@ -94,7 +94,7 @@ mod tests {
         let mut w = LayoutWriter::open(&layout).unwrap();
         w.write_blob(&digest, blob).unwrap();
         w.name(
-            serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": blob.len()}),
+            serde_json::json!({"mediaType": soci_core::OCI_MANIFEST, "digest": digest, "size": blob.len()}),
             "v1",
         );
         w.commit().unwrap();

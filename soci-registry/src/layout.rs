@@ -332,7 +332,7 @@ impl LayoutWriter {
                 serde_json::from_slice(&bytes).map_err(|e| invalid(&index_path, e.to_string()))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []})
+                json!({"schemaVersion": 2, "mediaType": soci_core::OCI_INDEX, "manifests": []})
             }
             Err(e) => return Err(io_error(&index_path)(e)),
         };
@@ -446,7 +446,7 @@ mod tests {
     use super::*;
 
     fn descriptor(bytes: &[u8]) -> Value {
-        json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": soci_ztoc::sha256_digest(bytes), "size": bytes.len()})
+        json!({"mediaType": soci_core::OCI_MANIFEST, "digest": soci_ztoc::sha256_digest(bytes), "size": bytes.len()})
     }
 
     #[test]

@@ -28,7 +28,7 @@ impl RegistryClient {
     ) -> Result<Manifest, RegistryError> {
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
         let manifest = self
-            .get_document(&url, &Scope::pull(repository), MANIFEST_ACCEPT)
+            .get_document(&url, &Scope::pull(repository), &MANIFEST_ACCEPT)
             .await?;
         if reference.starts_with("sha256:") && reference != manifest.digest {
             return Err(RegistryError::DigestMismatch {
@@ -49,7 +49,7 @@ impl RegistryClient {
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
         let response = self
             .send(Method::HEAD, &url, &Scope::pull(repository), &|rb| {
-                rb.header(ACCEPT, MANIFEST_ACCEPT)
+                rb.header(ACCEPT, MANIFEST_ACCEPT.as_str())
             })
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
@@ -166,9 +166,8 @@ impl RegistryClient {
         if let Some(t) = artifact_type {
             url.push_str(&format!("?artifactType={}", url_encode(t)));
         }
-        let index = "application/vnd.oci.image.index.v1+json";
         match self
-            .get_document(&url, &Scope::pull(repository), index)
+            .get_document(&url, &Scope::pull(repository), soci_core::OCI_INDEX)
             .await
         {
             // Registries with the API answer 200 even for unknown subjects; a 404 means no API.

@@ -28,12 +28,17 @@ pub use retry::RetryPolicy;
 
 use crate::error::RegistryError;
 
-/// Media types of manifests the client accepts. docker-registry 2.8 refuses to serve an OCI
-/// manifest (even by digest) unless the OCI types are listed.
-pub(crate) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
-    application/vnd.oci.image.manifest.v1+json, \
-    application/vnd.docker.distribution.manifest.list.v2+json, \
-    application/vnd.docker.distribution.manifest.v2+json";
+/// Media types of manifests the client accepts, as an `Accept` value. docker-registry 2.8 refuses
+/// to serve an OCI manifest (even by digest) unless the OCI types are listed.
+pub(crate) static MANIFEST_ACCEPT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    [
+        soci_core::OCI_INDEX,
+        soci_core::OCI_MANIFEST,
+        soci_core::DOCKER_MANIFEST_LIST,
+        soci_core::DOCKER_MANIFEST,
+    ]
+    .join(", ")
+});
 
 /// Registries refuse manifests above 4 MiB; nothing larger is read into memory.
 const MAX_MANIFEST: usize = 4 << 20;
