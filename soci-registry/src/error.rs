@@ -90,6 +90,19 @@ fn detail(code: &Option<String>, message: &str) -> String {
     }
 }
 
+/// Checks that the bytes fed to `hasher` were the blob `expected` names.
+pub(crate) fn check_blob_digest(hasher: sha2::Sha256, expected: &str) -> Result<(), RegistryError> {
+    let actual = soci_ztoc::format_sha256(&sha2::Digest::finalize(hasher));
+    if actual == expected {
+        return Ok(());
+    }
+    Err(RegistryError::DigestMismatch {
+        what: "blob",
+        expected: expected.into(),
+        actual,
+    })
+}
+
 impl RegistryError {
     /// Whether the manifest or blob does not exist (a 404, or no such file in a layout).
     pub fn is_not_found(&self) -> bool {

@@ -396,14 +396,7 @@ impl BlobSink {
 
     /// Checks the digest of what was written and moves the blob into place.
     pub(crate) fn finish(self) -> Result<(), RegistryError> {
-        let actual = soci_ztoc::format_sha256(&sha2::Digest::finalize(self.hasher));
-        if actual != self.digest {
-            return Err(RegistryError::DigestMismatch {
-                what: "blob",
-                expected: self.digest,
-                actual,
-            });
-        }
+        crate::error::check_blob_digest(self.hasher, &self.digest)?;
         let tmp = self
             .file
             .into_inner()

@@ -147,15 +147,7 @@ impl Source {
                         actual: read,
                     });
                 }
-                let actual = soci_ztoc::format_sha256(&sha2::Digest::finalize(hasher));
-                if actual != digest {
-                    return Err(RegistryError::DigestMismatch {
-                        what: "blob",
-                        expected: digest.into(),
-                        actual,
-                    });
-                }
-                Ok(())
+                crate::error::check_blob_digest(hasher, digest)
             }
         }
     }

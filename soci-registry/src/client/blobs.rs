@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::transport::{http_error, read_body};
 use super::{MAX_MANIFEST, RegistryClient, Scope};
-use crate::error::RegistryError;
+use crate::error::{RegistryError, check_blob_digest};
 
 impl RegistryClient {
     /// Whether the repository has the blob (`HEAD`).
@@ -196,15 +196,7 @@ impl RegistryClient {
                         actual: offset,
                     });
                 }
-                let actual = soci_ztoc::format_sha256(&hasher.finalize());
-                if actual != digest {
-                    return Err(RegistryError::DigestMismatch {
-                        what: "blob",
-                        expected: digest.into(),
-                        actual,
-                    });
-                }
-                return Ok(());
+                return check_blob_digest(hasher, digest);
             }
             failures += 1;
             if failures >= self.options.retry.attempts {

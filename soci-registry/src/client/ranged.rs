@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::transport::{http_error, transport_error};
 use super::{ParallelReads, RegistryClient, Scope};
-use crate::error::RegistryError;
+use crate::error::{RegistryError, check_blob_digest};
 
 /// Bytes handed on at a time: ranges are large, receivers are fed in pieces of this size (views
 /// of the range, not copies) so that progress and back-pressure stay fine-grained.
@@ -81,15 +81,7 @@ impl RegistryClient {
                 }
             }
         }
-        let actual = soci_ztoc::format_sha256(&hasher.finalize());
-        if actual != digest {
-            return Err(RegistryError::DigestMismatch {
-                what: "blob",
-                expected: digest.into(),
-                actual,
-            });
-        }
-        Ok(())
+        check_blob_digest(hasher, digest)
     }
 
     /// Bytes `start..end` of the blob at `url`, resumed from where a cut body stopped, within
