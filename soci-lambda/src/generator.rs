@@ -24,6 +24,7 @@
 //! nothing, so failing them would only send them to the failure queue three invocations later.
 //! Everything else is an error, which Lambda retries and finally sends to the failure queue.
 
+use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -117,10 +118,15 @@ fn deadline_from_millis(millis: u64, now: SystemTime) -> SystemTime {
 
 /// How a run ended without an error.
 #[derive(Debug)]
-enum Outcome {
+pub(crate) enum Outcome {
     /// An index was built and pushed ([`SUCCESS`]), or found already there ([`UNCHANGED`]),
-    /// and what the pipeline did for it (for the metrics).
-    Done { unchanged: bool, work: Work },
+    /// what the pipeline did for it (for the metrics), and its report (the digests written,
+    /// which the custom resource returns).
+    Done {
+        unchanged: bool,
+        work: Work,
+        report: Box<Report>,
+    },
     /// Nothing to do: the result, why, whether the skip deserves a warning (the push was
     /// something other than a plain image, or nothing could be indexed) rather than an info
     /// line (the builder's own output, an untagged V2 push), and the skip as the metrics name
@@ -177,10 +183,12 @@ impl Outcome {
             Outcome::Done {
                 unchanged: true,
                 work,
+                ..
             } => (Ending::Skipped(Skip::Unchanged), *work),
             Outcome::Done {
                 unchanged: false,
                 work,
+                ..
             } => (Ending::Indexed, *work),
             Outcome::Skipped { skip, .. } => (Ending::Skipped(*skip), Work::default()),
         }
@@ -195,7 +203,7 @@ impl Outcome {
 }
 
 /// The result of a run that pushed an index or found it there.
-fn done_result(unchanged: bool) -> &'static str {
+pub(crate) fn done_result(unchanged: bool) -> &'static str {
     if unchanged { UNCHANGED } else { SUCCESS }
 }
 
@@ -340,6 +348,30 @@ async fn run(
         _ => None,
     };
 
+    let target = Target {
+        repository: push.repository(),
+        digest: push.digest(),
+        tag: push.tag(),
+    };
+    within_deadline(invocation, config, started, async {
+        let host = push
+            .registry_host()
+            .map_err(|e| GeneratorError::RegistryInit(e.to_string()))?;
+        let client = connect(&host, config).await?;
+        Box::pin(build(client, &target, config, output_tag, started)).await
+    })
+    .await
+}
+
+/// Runs `work` until [`GeneratorConfig::deadline_margin`] before the invocation deadline, and
+/// fails with [`GeneratorError::Deadline`] past that (or at once when there is no time left),
+/// so that the caller still has the margin to report the failure.
+pub(crate) async fn within_deadline<T>(
+    invocation: &Invocation,
+    config: &GeneratorConfig,
+    started: Instant,
+    work: impl Future<Output = Result<T, GeneratorError>>,
+) -> Result<T, GeneratorError> {
     let time_left = invocation
         .deadline
         .duration_since(SystemTime::now())
@@ -354,29 +386,39 @@ async fn run(
         .filter(|budget| !budget.is_zero())
         .ok_or_else(deadline_error)?;
     tracing::debug!(budget_seconds = budget.as_secs_f64(), "time for the build");
-    tokio::time::timeout(budget, Box::pin(build(&push, config, output_tag, started)))
+    tokio::time::timeout(budget, work)
         .await
         .map_err(|_| deadline_error())?
 }
 
+/// The image a build indexes: a push's, or the one a custom resource names.
+pub(crate) struct Target<'a> {
+    /// The repository, which the index is pushed to as well.
+    pub(crate) repository: &'a str,
+    /// The image's digest, which is what is indexed.
+    pub(crate) digest: &'a str,
+    /// The tag the image was pushed or named with, if any.
+    pub(crate) tag: Option<&'a str>,
+}
+
 /// Opens the image, checks it is one, and runs the pipeline.
-async fn build(
-    push: &ImageActionEvent,
+pub(crate) async fn build(
+    client: Arc<RegistryClient>,
+    target: &Target<'_>,
     config: &GeneratorConfig,
     output_tag: Option<String>,
     started: Instant,
 ) -> Result<Outcome, GeneratorError> {
-    let client = connect(push, config).await?;
-    let repository = push.repository().to_owned();
+    let repository = target.repository.to_owned();
     let source = Source::Registry {
         client: client.clone(),
         repository: repository.clone(),
     };
-    let image = match Image::open(source, Some(push.digest())).await {
+    let image = match Image::open(source, Some(target.digest)).await {
         // Opened by the pushed digest and known by the pushed tag: the pipeline checks that the
         // tag still names this digest before it moves `<tag>-soci` (pushes arrive unordered).
         Ok(image) => Image {
-            tag: push.tag().map(str::to_owned),
+            tag: target.tag.map(str::to_owned),
             ..image
         },
         Err(RegistryError::Status { status: 404, .. }) => {
@@ -385,12 +427,12 @@ async fn build(
                 MANIFEST_NOT_FOUND,
                 format!(
                     "the registry has no manifest {} in {repository} (deleted since the push?)",
-                    push.digest()
+                    target.digest
                 ),
             ));
         }
         Err(error @ RegistryError::Protocol { .. }) => {
-            return match unsupported_manifest(&client, &repository, push.digest()).await {
+            return match unsupported_manifest(&client, &repository, target.digest).await {
                 Some(reason) => Ok(Outcome::warned(Skip::NotAnImage, NOT_AN_IMAGE, reason)),
                 None => Err(GeneratorError::Pull(error)),
             };
@@ -435,6 +477,7 @@ async fn build(
             Ok(Outcome::Done {
                 unchanged: report.unchanged,
                 work: Work::of(&report),
+                report: Box::new(report),
             })
         }
         Err(PipelineError::NoZtocs) => Ok(Outcome::warned(
@@ -489,18 +532,17 @@ async fn unsupported_manifest(
     }
 }
 
-/// A client of the event's ECR registry with an ECR token, or of the test registry.
-async fn connect(
-    push: &ImageActionEvent,
+/// A client of the ECR registry `host` with an ECR token, or of the test registry.
+pub(crate) async fn connect(
+    host: &str,
     config: &GeneratorConfig,
 ) -> Result<Arc<RegistryClient>, GeneratorError> {
     let init = |e: &dyn std::fmt::Display| GeneratorError::RegistryInit(e.to_string());
-    let host = push.registry_host().map_err(|e| init(&e))?;
     let ecr_endpoint = config.ecr_endpoint.as_deref();
     let (registry, credentials) = match &config.registry_endpoint {
         Some(endpoint) => {
             let credentials = match ecr_endpoint {
-                Some(_) => ecr_credentials(&host, ecr_endpoint)
+                Some(_) => ecr_credentials(host, ecr_endpoint)
                     .await
                     .map_err(|e| init(&e))?,
                 None => Credentials::Anonymous,
@@ -508,10 +550,10 @@ async fn connect(
             (endpoint.as_str(), credentials)
         }
         None => {
-            let credentials = ecr_credentials(&host, ecr_endpoint)
+            let credentials = ecr_credentials(host, ecr_endpoint)
                 .await
                 .map_err(|e| init(&e))?;
-            (host.as_str(), credentials)
+            (host, credentials)
         }
     };
     tracing::info!(

@@ -53,6 +53,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod custom_resource;
 pub mod filter;
 pub mod generator;
 pub mod init_error;
@@ -61,6 +62,7 @@ pub mod logging;
 pub mod metrics;
 
 pub use config::{ConfigError, FilterConfig, GeneratorConfig, IndexVersion};
+pub use custom_resource::CustomResourceError;
 pub use filter::{FilterFailure, FilterResponse};
 pub use generator::{GeneratorError, Invocation};
 pub use invoker::{GeneratorInvoker, InvokeError, Invoked, LambdaInvoker};

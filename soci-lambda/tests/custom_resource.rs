@@ -1,0 +1,429 @@
+//! The `Custom::SociIndex` function end to end: CloudFormation's requests against the
+//! in-process registry, the answers captured by a local HTTP server standing in for the
+//! pre-signed S3 URL, and checked field by field against what the registry holds.
+
+mod common;
+mod stub;
+
+use std::time::{Duration, SystemTime};
+
+use common::{Platform, gzip_layer, push_index};
+use serde_json::{Value, json};
+use soci_lambda::custom_resource::{self, Status};
+use soci_lambda::{GeneratorConfig, IndexVersion, Invocation};
+use soci_registry::testing::TestRegistry;
+use stub::{Reply, Stub};
+
+const STACK_ID: &str =
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/app/4f1e2b30-0000-11f0-8000-0a1b2c3d4e5f";
+const HOST: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
+const SOCI_INDEX_V2: &str = "application/vnd.amazon.soci.index.v2+json";
+const SOCI_INDEX_V1: &str = "application/vnd.amazon.soci.index.v1+json";
+
+fn config(registry: &str) -> GeneratorConfig {
+    GeneratorConfig {
+        // The resource's properties say otherwise below, where they say.
+        min_layer_size: 100_000,
+        registry_endpoint: Some(registry.to_owned()),
+        plain_http: true,
+        concurrency: 2,
+        ..GeneratorConfig::default()
+    }
+}
+
+fn invocation(time_left: Duration) -> Invocation {
+    Invocation {
+        request_id: "lambda-request".to_owned(),
+        deadline: SystemTime::now() + time_left,
+    }
+}
+
+/// A request as CloudFormation sends it, answered to `responses`.
+fn request(
+    responses: &Stub,
+    request_type: &str,
+    physical_id: Option<&str>,
+    properties: Value,
+) -> Value {
+    let mut request = json!({
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-west-2:123456789012:function:soci-index",
+        "ResponseURL": format!(
+            "http://{}/cfn-response/app?X-Amz-Signature=abc&X-Amz-Expires=7200",
+            responses.addr
+        ),
+        "StackId": STACK_ID,
+        "RequestId": format!("{request_type}-request"),
+        "LogicalResourceId": "AppSociIndex",
+        "ResourceType": "Custom::SociIndex",
+        "ResourceProperties": properties,
+    });
+    if let Some(id) = physical_id {
+        request["PhysicalResourceId"] = json!(id);
+    }
+    request
+}
+
+/// The last answer the stand-in for S3 received: its body, after checking the request as S3's
+/// pre-signed URL needs it.
+fn last_answer(responses: &Stub, request_type: &str) -> Value {
+    let requests = responses.requests();
+    let put = requests.last().expect("an answer was sent");
+    assert_eq!(put.method, "PUT");
+    assert_eq!(
+        put.path,
+        "/cfn-response/app?X-Amz-Signature=abc&X-Amz-Expires=7200"
+    );
+    // Signed without a content type: the header is there and empty.
+    assert_eq!(put.header("content-type"), Some(""));
+    assert!(put.body.len() <= custom_resource::RESPONSE_LIMIT);
+    let body: Value = serde_json::from_slice(&put.body).unwrap();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = [
+        "Data",
+        "LogicalResourceId",
+        "NoEcho",
+        "PhysicalResourceId",
+        "Reason",
+        "RequestId",
+        "StackId",
+        "Status",
+    ];
+    expected.sort_unstable();
+    let mut keys = keys;
+    keys.sort_unstable();
+    assert_eq!(keys, expected, "{body:#}");
+    assert_eq!(body["StackId"], STACK_ID);
+    assert_eq!(body["RequestId"], format!("{request_type}-request"));
+    assert_eq!(body["LogicalResourceId"], "AppSociIndex");
+    assert_eq!(body["NoEcho"], false);
+    body
+}
+
+/// The SOCI indexes the V2 image index `reference` lists, in its order.
+async fn soci_indexes_of(
+    registry: &TestRegistry,
+    repository: &str,
+    reference: &str,
+) -> Vec<String> {
+    let index = registry
+        .client()
+        .get_manifest(repository, reference)
+        .await
+        .unwrap();
+    let index: Value = serde_json::from_slice(&index.bytes).unwrap();
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["artifactType"] == SOCI_INDEX_V2)
+        .map(|m| m["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn two_platforms(seed: u32) -> Vec<Platform> {
+    vec![
+        Platform::new("amd64", vec![gzip_layer(seed, 300_000)]),
+        Platform::new(
+            "arm64",
+            vec![gzip_layer(seed + 1, 200_000), gzip_layer(seed + 2, 10_000)],
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn v2_create_update_with_a_new_tag_and_delete() {
+    let registry = TestRegistry::start();
+    let client = registry.client();
+    let responses = Stub::start(|_| Reply::new(200));
+    let config = config(&registry.addr);
+    let v1 = push_index(&client, "team/app", "1.0", &two_platforms(1)).await;
+
+    // Create: answered once the index is pushed, with what to deploy.
+    let properties = json!({
+        "ServiceToken": "arn:aws:lambda:us-west-2:123456789012:function:soci-index",
+        "RepositoryName": "team/app",
+        "ImageTag": "1.0",
+        "SociIndexVersion": "V2",
+    });
+    let create = request(&responses, "Create", None, properties.clone());
+    let response = custom_resource::handle(&create, &config, &invocation(Duration::from_secs(600)))
+        .await
+        .unwrap();
+    assert_eq!(response.status, Status::Success, "{}", response.reason);
+    let body = last_answer(&responses, "Create");
+    assert_eq!(body["Status"], "SUCCESS");
+    let physical_id = format!("soci-index-V2:{HOST}/team/app:1.0");
+    assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
+    let converted = client
+        .manifest_digest("team/app", "1.0-soci")
+        .await
+        .unwrap()
+        .expect("the -soci tag was pushed before the answer");
+    assert_eq!(body["Data"]["IndexedImageTag"], "1.0-soci");
+    assert_eq!(body["Data"]["IndexedImageDigest"], converted.as_str());
+    let soci_indexes = soci_indexes_of(&registry, "team/app", "1.0-soci").await;
+    assert_eq!(soci_indexes.len(), 2);
+    let mut answered: Vec<&str> = body["Data"]["SociIndexDigests"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .collect();
+    answered.sort_unstable();
+    let mut expected: Vec<&str> = soci_indexes.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(answered, expected);
+    // The source is untouched.
+    assert_eq!(
+        client.manifest_digest("team/app", "1.0").await.unwrap(),
+        Some(v1)
+    );
+
+    // An Update with other settings for the same image keeps the id (a normal update).
+    let mut same = properties.clone();
+    same["MinLayerSize"] = json!("0");
+    let update = request(&responses, "Update", Some(&physical_id), same);
+    custom_resource::handle(&update, &config, &invocation(Duration::from_secs(600)))
+        .await
+        .unwrap();
+    let body = last_answer(&responses, "Update");
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
+    // Built again: the small layer has a zTOC now, so the SOCI-enabled image is another one.
+    let rebuilt = client
+        .manifest_digest("team/app", "1.0-soci")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(rebuilt, converted);
+    assert_eq!(body["Data"]["IndexedImageDigest"], rebuilt.as_str());
+    let converted = rebuilt;
+
+    // An Update to a new tag: a new id (a replacement), its own -soci tag.
+    push_index(&client, "team/app", "1.1", &two_platforms(11)).await;
+    let mut newer = properties.clone();
+    newer["ImageTag"] = json!("1.1");
+    let update = request(&responses, "Update", Some(&physical_id), newer);
+    custom_resource::handle(&update, &config, &invocation(Duration::from_secs(600)))
+        .await
+        .unwrap();
+    let body = last_answer(&responses, "Update");
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    let new_id = format!("soci-index-V2:{HOST}/team/app:1.1");
+    assert_eq!(body["PhysicalResourceId"], new_id.as_str());
+    assert_eq!(body["Data"]["IndexedImageTag"], "1.1-soci");
+    let newer_converted = client
+        .manifest_digest("team/app", "1.1-soci")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(body["Data"]["IndexedImageDigest"], newer_converted.as_str());
+
+    // CloudFormation then deletes the old resource: answered, and both images stay.
+    let delete = request(&responses, "Delete", Some(&physical_id), properties);
+    custom_resource::handle(&delete, &config, &invocation(Duration::from_secs(600)))
+        .await
+        .unwrap();
+    let body = last_answer(&responses, "Delete");
+    assert_eq!(body["Status"], "SUCCESS");
+    assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
+    assert_eq!(body["Data"], json!({}));
+    assert_eq!(
+        client
+            .manifest_digest("team/app", "1.0-soci")
+            .await
+            .unwrap(),
+        Some(converted)
+    );
+    assert_eq!(
+        client
+            .manifest_digest("team/app", "1.1-soci")
+            .await
+            .unwrap(),
+        Some(newer_converted)
+    );
+}
+
+#[tokio::test]
+async fn v1_by_tag_answers_the_original_digest() {
+    let registry = TestRegistry::start();
+    let client = registry.client();
+    let responses = Stub::start(|_| Reply::new(200));
+    let platform = Platform::new("amd64", vec![gzip_layer(21, 250_000)]);
+    let digest = push_index(&client, "app", "2.0", std::slice::from_ref(&platform)).await;
+    let create = request(
+        &responses,
+        "Create",
+        None,
+        json!({"RepositoryName": "app", "ImageTag": "2.0", "SociIndexVersion": "V1"}),
+    );
+    custom_resource::handle(
+        &create,
+        &config(&registry.addr),
+        &invocation(Duration::from_secs(600)),
+    )
+    .await
+    .unwrap();
+    let body = last_answer(&responses, "Create");
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert_eq!(
+        body["PhysicalResourceId"],
+        format!("soci-index-V1:{HOST}/app:2.0")
+    );
+    assert_eq!(body["Data"]["IndexedImageTag"], "2.0");
+    assert_eq!(body["Data"]["IndexedImageDigest"], digest.as_str());
+    // The SOCI index answered is the referrer of the platform manifest.
+    let listing = client
+        .referrers("app", &platform.digest(), Some(SOCI_INDEX_V1))
+        .await
+        .unwrap()
+        .expect("the in-process registry has the referrers API");
+    let listing: Value = serde_json::from_slice(&listing.bytes).unwrap();
+    assert_eq!(
+        body["Data"]["SociIndexDigests"],
+        listing["manifests"][0]["digest"]
+    );
+    assert_eq!(
+        client.manifest_digest("app", "2.0-soci").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn failures_are_answered_failed_with_the_reason() {
+    let registry = TestRegistry::start();
+    let client = registry.client();
+    let responses = Stub::start(|_| Reply::new(200));
+    let config = config(&registry.addr);
+    let plenty = invocation(Duration::from_secs(600));
+
+    // No such repository.
+    let create = request(
+        &responses,
+        "Create",
+        None,
+        json!({"RepositoryName": "nope", "ImageTag": "1.0"}),
+    );
+    custom_resource::handle(&create, &config, &plenty)
+        .await
+        .unwrap();
+    let body = last_answer(&responses, "Create");
+    assert_eq!(body["Status"], "FAILED");
+    assert_eq!(body["Reason"], "no image is tagged 1.0 in repository nope");
+    assert_eq!(
+        body["PhysicalResourceId"],
+        format!("soci-index-V2:{HOST}/nope:1.0")
+    );
+    assert_eq!(body["Data"], json!({}));
+
+    // Nothing large enough to index: no index for the service to use.
+    let small = vec![Platform::new("amd64", vec![gzip_layer(31, 10_000)])];
+    push_index(&client, "small", "1.0", &small).await;
+    let create = request(
+        &responses,
+        "Create",
+        None,
+        json!({"RepositoryName": "small", "ImageTag": "1.0"}),
+    );
+    custom_resource::handle(&create, &config, &plenty)
+        .await
+        .unwrap();
+    let body = last_answer(&responses, "Create");
+    assert_eq!(body["Status"], "FAILED");
+    assert!(
+        body["Reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("no SOCI index was pushed: "),
+        "{body:#}"
+    );
+
+    // Unusable properties, answered with the logical id (the Delete of the failed Create gets it).
+    let create = request(
+        &responses,
+        "Create",
+        None,
+        json!({"RepositoryName": "app", "ImageTag": "1.0", "RemoveIndexOnDelete": "true"}),
+    );
+    custom_resource::handle(&create, &config, &plenty)
+        .await
+        .unwrap();
+    let body = last_answer(&responses, "Create");
+    assert_eq!(body["Status"], "FAILED");
+    assert!(
+        body["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("not supported yet"),
+        "{body:#}"
+    );
+
+    // The deadline: answered before it, never left to CloudFormation's timeout. A failed Update
+    // keeps the resource's id.
+    push_index(&client, "late", "1.0", &two_platforms(41)).await;
+    let update = request(
+        &responses,
+        "Update",
+        Some("the-old-id"),
+        json!({"RepositoryName": "late", "ImageTag": "1.0"}),
+    );
+    custom_resource::handle(&update, &config, &invocation(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    let body = last_answer(&responses, "Update");
+    assert_eq!(body["Status"], "FAILED");
+    assert_eq!(body["PhysicalResourceId"], "the-old-id");
+    assert!(
+        body["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("deadline was near"),
+        "{body:#}"
+    );
+    assert_eq!(
+        client.manifest_digest("late", "1.0-soci").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_cannot_be_sent_fails_the_invocation() {
+    let responses = Stub::start(|_| Reply::new(403));
+    let closed = format!("127.0.0.1:{}", soci_registry::testing::closed_port());
+    let delete = request(&responses, "Delete", Some("id"), json!({}));
+    let error = custom_resource::handle(
+        &delete,
+        &config(&closed),
+        &invocation(Duration::from_secs(600)),
+    )
+    .await
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("HTTP 403"), "{message}");
+    // The signature is not written to the logs.
+    assert!(!message.contains("X-Amz-Signature"), "{message}");
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(error).error_type,
+        "ResponseNotSent"
+    );
+
+    let error = custom_resource::handle(
+        &json!({"detail": {}}),
+        &config(&closed),
+        &invocation(Duration::from_secs(600)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), "InvalidRequest");
+}
+
+#[test]
+fn the_version_property_uses_the_templates_spelling() {
+    assert_eq!("V1".parse::<IndexVersion>(), Ok(IndexVersion::V1));
+    assert_eq!(custom_resource::RESOURCE_TYPE, "Custom::SociIndex");
+}
