@@ -4,7 +4,7 @@
 //! image that has its index. The asynchronous builder pushes its index some time after the
 //! image, which a task started in between does not get.
 //!
-//! The conversion is the generator's ([`generator`](crate::generator)): the same registry
+//! The conversion is the generator's ([`crate::generator`]): the same registry
 //! connection, pipeline, deadline and skip rules; only the image comes from the resource's
 //! properties instead of a push event, and the outcome is answered to CloudFormation's
 //! pre-signed `ResponseURL` instead of returned. Anything that leaves the image without an

@@ -1,4 +1,4 @@
-//! The two AWS Lambda functions of the SOCI index builder (spec `cli.md` part B, deployed by
+//! The three AWS Lambda functions of the SOCI index builder (spec `cli.md` part B, deployed by
 //! `templates/SociIndexBuilder.yml`), as thin shells over `soci-filter` and `soci-registry`.
 //!
 //! * **`soci-index-filter`** ([`filter`]): receives the EventBridge "ECR Image Action" event of
@@ -10,6 +10,11 @@
 //!   image's layers from ECR into zTOCs and pushes the SOCI index back to the repository: V2 (a
 //!   SOCI-enabled image index tagged `<tag>-soci`) or V1 (SOCI index manifests found through the
 //!   referrers API). It stops itself shortly before the invocation deadline.
+//! * **`soci-index-custom-resource`** ([`custom_resource`]): serves `Custom::SociIndex`, the
+//!   synchronous path for deployments: the generator's build for the image a CloudFormation
+//!   resource names, answered to CloudFormation only once the index is pushed (or `FAILED` with
+//!   the reason), so a service that depends on it starts from an indexed image. Its
+//!   environment is the generator's (the resource's properties override the build settings).
 //!
 //! Each function's environment is parsed once, at start-up, into a typed configuration
 //! ([`config`]); a bad value stops the function before it takes any event, rather than failing
@@ -33,7 +38,7 @@
 //! |---|---|---|---|
 //! | `soci_repository_image_tag_filters` | filter | required | `repository:tag` filters, comma-separated |
 //! | `soci_index_generator_lambda_arn` | filter | required | the generator to invoke |
-//! | `soci_index_version` | both | `V2` | `V1` or `V2` |
+//! | `soci_index_version` | filter, generator | `V2` | `V1` or `V2` (the custom resource's comes from its `SociIndexVersion` property) |
 //! | `soci_tag_suffix` | both | `-soci` | V2 output tag suffix; pushes with it are skipped |
 //! | `soci_min_layer_size` | generator | `10485760` | layers smaller (compressed) get no zTOC |
 //! | `soci_span_size` | generator | `4194304` | uncompressed bytes between checkpoints; at least `65536` (64 KiB), as `socix --span-size` |
