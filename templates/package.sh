@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the two Lambda functions of the SOCI Index Builder stack for arm64, stages them where
+# Builds the three Lambda functions of the SOCI Index Builder stack for arm64, stages them where
 # SociIndexBuilder.yml looks for them, and uploads them to S3.
 #
 # The staging directory mirrors the S3 layout under the key prefix, so it is also a self-contained
@@ -8,21 +8,23 @@
 #   templates/SociIndexBuilder.yml
 #   functions/packages/soci-index-filter/bootstrap.zip
 #   functions/packages/soci-index-generator/bootstrap.zip
+#   functions/packages/soci-index-custom-resource/bootstrap.zip
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 # The binaries of crate soci-lambda, by the names the template's S3 keys use.
-functions=(soci-index-filter soci-index-generator)
+functions=(soci-index-filter soci-index-generator soci-index-custom-resource)
 target=aarch64-unknown-linux-gnu
 
 usage() {
   cat <<EOF
 Usage: templates/package.sh [options]
 
-Builds soci-index-filter and soci-index-generator (crate soci-lambda) for arm64 with cargo-lambda,
-stages them as <out>/functions/packages/<function>/bootstrap.zip next to a copy of the template,
+Builds soci-index-filter, soci-index-generator and soci-index-custom-resource (crate
+soci-lambda) for arm64 with cargo-lambda, stages them as
+<out>/functions/packages/<function>/bootstrap.zip next to a copy of the template,
 and, with --bucket, uploads them to s3://<bucket>/<prefix>... for SociIndexBuilder.yml
 (parameters QSS3BucketName and QSS3KeyPrefix). The bucket must be in the Region of the stack.
 
@@ -143,7 +145,7 @@ EOF
   fi
 }
 
-# Check both packages before staging either.
+# Check every package before staging any.
 for fn in "${functions[@]}"; do
   zip="$lambda_dir/$fn/bootstrap.zip"
   [ -f "$zip" ] || die "$zip not found (built by: cargo lambda build --release --arm64 -p soci-lambda --bin $fn --output-format zip)"
@@ -163,11 +165,11 @@ if [ -z "$bucket" ]; then
   exit 0
 fi
 
-uploads=(
-  "functions/packages/${functions[0]}/bootstrap.zip"
-  "functions/packages/${functions[1]}/bootstrap.zip"
-  templates/SociIndexBuilder.yml
-)
+uploads=()
+for fn in "${functions[@]}"; do
+  uploads+=("functions/packages/$fn/bootstrap.zip")
+done
+uploads+=(templates/SociIndexBuilder.yml)
 for key in "${uploads[@]}"; do
   dest="s3://$bucket/$prefix$key"
   if $dry_run; then

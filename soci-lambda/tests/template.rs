@@ -526,3 +526,81 @@ fn a_stack_of_the_aws_soci_index_builder_can_be_updated_in_place() {
         }
     }
 }
+
+/// The IAM actions of the role `id`, with the resource each statement grants them on.
+fn role_grants(id: &str) -> Vec<(String, String)> {
+    let block = resource(id, "AWS::IAM::Role");
+    let mut grants = Vec::new();
+    let mut actions: Vec<String> = Vec::new();
+    let mut in_list = false;
+    for line in &block {
+        let text = line.trim_start().trim_start_matches("- ").trim();
+        if let Some(rest) = text.strip_prefix("Action:") {
+            actions = match rest.trim() {
+                "" => Vec::new(),
+                one => vec![one.to_owned()],
+            };
+            in_list = rest.trim().is_empty();
+        } else if let Some(resource) = text.strip_prefix("Resource:") {
+            in_list = false;
+            for action in actions.drain(..) {
+                grants.push((action, resource.trim().to_owned()));
+            }
+        } else if in_list && line.trim_start().starts_with("- ") {
+            actions.push(text.to_owned());
+        }
+    }
+    grants
+}
+
+#[test]
+fn the_custom_resource_function_is_exported_with_the_generators_registry_rights_only() {
+    let function = resource("SociIndexCustomResourceLambda", "AWS::Lambda::Function");
+    assert!(
+        function
+            .iter()
+            .any(|l| l.contains("functions/packages/soci-index-custom-resource/bootstrap.zip")),
+        "the package.sh binary's key"
+    );
+    assert_eq!(
+        value(&function, "Role"),
+        Some("!GetAtt SociIndexCustomResourceLambdaRole.Arn")
+    );
+    // Its own deadline margin must fit in Lambda's limit, as the generator's does.
+    assert_eq!(value(&function, "Timeout"), Some("900"));
+
+    // The generator's registry rights on the same repositories, its own log group, nothing
+    // else (no queue: CloudFormation gets the failures).
+    let ecr_and_logs = |grants: Vec<(String, String)>| -> Vec<(String, String)> {
+        grants
+            .into_iter()
+            .filter(|(a, _)| !a.starts_with("sqs:") && !a.starts_with("logs:"))
+            .collect()
+    };
+    let ours = role_grants("SociIndexCustomResourceLambdaRole");
+    assert_eq!(
+        ecr_and_logs(ours.clone()),
+        ecr_and_logs(role_grants("SociIndexGeneratorLambdaRole"))
+    );
+    assert!(ours.iter().all(|(a, _)| !a.starts_with("sqs:")), "{ours:?}");
+    for (action, resource) in ours.iter().filter(|(a, _)| a.starts_with("logs:")) {
+        assert_eq!(
+            resource, "!GetAtt SociIndexCustomResourceLogGroup.Arn",
+            "{action}"
+        );
+    }
+
+    let output = entry("Outputs", "SociIndexServiceToken");
+    assert_eq!(
+        value(&output, "Value"),
+        Some("!GetAtt SociIndexCustomResourceLambda.Arn")
+    );
+    assert_eq!(
+        value(&output, "Name"),
+        Some("!Sub ${AWS::StackName}-SociIndexServiceToken")
+    );
+    // The README's permissions table names the function's role.
+    let permissions = readme_section("Permissions");
+    assert!(permissions.contains("custom resource"), "README");
+    assert!(README.contains(soci_lambda::custom_resource::RESOURCE_TYPE));
+}
