@@ -42,12 +42,16 @@ impl Staging {
             .tempdir_in(parent)
             .map_err(io(parent))?
             .keep();
-        let lock_path = path.join(LOCK_FILE);
-        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+        // Locked under another name, then renamed: the lock file never exists unlocked, so no
+        // other writer can take a live folder for a dead writer's.
+        let fresh = path.join(".socix-staging.lock.new");
+        let lock = File::create(&fresh).map_err(io(&fresh))?;
         lock.try_lock().map_err(|e| RegistryError::Io {
-            path: lock_path.to_path_buf(),
+            path: fresh.clone(),
             source: e.into(),
         })?;
+        let lock_path = path.join(LOCK_FILE);
+        std::fs::rename(&fresh, &lock_path).map_err(io(&lock_path))?;
         let staging = Staging {
             path,
             lock: Some(lock),
@@ -55,14 +59,17 @@ impl Staging {
         Ok((staging, reclaimed))
     }
 
-    /// Unlocks the folder and removes its lock file, before it is renamed into the layout.
+    /// Removes the lock file, then unlocks, before the folder is renamed into the layout: while
+    /// the file can be found it is locked, so no other writer takes the folder for a dead one's.
     pub(crate) fn release(&mut self) -> Result<(), RegistryError> {
-        if self.lock.take().is_some() {
+        if self.lock.is_some() {
             let lock_path = self.path.join(LOCK_FILE);
             std::fs::remove_file(&lock_path).map_err(|source| RegistryError::Io {
                 path: lock_path.to_path_buf(),
                 source,
             })?;
+            // Closing the file unlocks it.
+            self.lock = None;
         }
         Ok(())
     }
@@ -81,14 +88,27 @@ fn reclaim(parent: &Path, prefix: &str) -> Vec<PathBuf> {
         if !ours || !path.is_dir() {
             continue;
         }
-        let Ok(lock) = File::open(path.join(LOCK_FILE)) else {
+        let lock_path = path.join(LOCK_FILE);
+        let Ok(lock) = File::open(&lock_path) else {
             continue;
         };
-        if lock.try_lock().is_ok() && std::fs::remove_dir_all(&path).is_ok() {
+        // Locked here, and still the folder's lock file: a file opened just before its writer
+        // removed it (to commit) is unlocked a moment later, but no longer there.
+        let dead = lock.try_lock().is_ok() && same_file(&lock, &lock_path);
+        if dead && std::fs::remove_dir_all(&path).is_ok() {
             reclaimed.push(path);
         }
     }
     reclaimed
+}
+
+/// Whether `file` is the file at `path` now.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +146,24 @@ mod tests {
         let (_third, reclaimed) = Staging::create(&target).unwrap();
         assert!(!reclaimed.contains(&live.path), "{reclaimed:?}");
         assert!(live.path.exists());
+    }
+
+    #[test]
+    fn a_lock_file_opened_just_before_its_writer_commits_is_not_taken_for_a_dead_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, _) = Staging::create(&dir.path().join("new")).unwrap();
+        let lock_path = writer.path.join(LOCK_FILE);
+        // Another writer's reclaim opened the lock file, then this one released it to commit.
+        let opened = File::open(&lock_path).unwrap();
+        assert!(opened.try_lock().is_err(), "locked while the writer lives");
+        writer.release().unwrap();
+        assert!(opened.try_lock().is_ok(), "unlocked once released");
+        assert!(
+            !same_file(&opened, &lock_path),
+            "but no longer the folder's lock file"
+        );
+        assert!(writer.path.exists());
+        // Only the final name is looked at, and it only ever appears locked.
+        assert!(!writer.path.join(".socix-staging.lock.new").exists());
     }
 }

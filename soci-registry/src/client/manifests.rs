@@ -139,8 +139,14 @@ impl RegistryClient {
                 message: e.to_string(),
             })?;
         let digest_in = |entry: &serde_json::Value| entry["digest"].as_str().map(str::to_owned);
+        // Foreign layers (with `urls`) live elsewhere: registries never hold them.
         let blobs = document["layers"].as_array().into_iter().flatten();
-        for blob in blobs.chain(document.get("config")).filter_map(digest_in) {
+        let held = |entry: &&serde_json::Value| entry.get("urls").is_none();
+        for blob in blobs
+            .filter(held)
+            .chain(document.get("config"))
+            .filter_map(digest_in)
+        {
             if !self.blob_exists(repository, &blob).await? {
                 return Err(child_missing(repository, "blob", &blob));
             }

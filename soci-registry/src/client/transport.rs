@@ -245,7 +245,7 @@ impl RegistryClient {
         let (code, message) = error_message(response).await;
         Err(RegistryError::Status {
             method: method.to_string(),
-            url: url.to_owned(),
+            url: without_query(url).to_owned(),
             status,
             code,
             message,
@@ -289,7 +289,7 @@ fn log_request(
     outcome: &Result<Response, reqwest::Error>,
     elapsed: Duration,
 ) {
-    let url = url.split('?').next().unwrap_or(url);
+    let url = without_query(url);
     let millis = elapsed.as_millis();
     match outcome {
         Ok(response) => tracing::debug!(
@@ -352,10 +352,16 @@ pub(super) async fn read_body(response: Response, limit: usize) -> Result<Bytes,
 pub(super) fn transport_error(method: &str, url: &str, e: reqwest::Error) -> RegistryError {
     RegistryError::Transport {
         method: method.to_owned(),
-        url: url.to_owned(),
+        url: without_query(url).to_owned(),
         message: http_error(&e),
         source: Some(e.without_url()),
     }
+}
+
+/// `url` without its query string: upload locations carry session state there, pre-signed URLs
+/// their signature, neither of which belongs in a message or a log.
+pub(super) fn without_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
 }
 
 /// reqwest's error with its causes, its URL without the query string: a pre-signed URL (a
