@@ -57,16 +57,22 @@ pub use client::{
 pub use connection::Connection;
 pub use destination::Destination;
 pub use error::RegistryError;
-pub use image::{Image, PlatformManifest};
+pub use image::Image;
 pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
 pub use logging::{
     CREDENTIAL_LOGGING_TARGETS, CREDENTIAL_SAFE_LEVEL, HTTP_TARGET, credential_safe_caps,
 };
 pub use lookup::{LayerZtoc, LookupError, find_indexes_for, search_order, topmost_with_file};
 pub use pipeline::{
-    BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
-    LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, VerifyConfig,
-    build_ztoc, build_ztocs, convert, create, find_indexes, verify,
+    BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerResult, LayerVerdict, PipelineError,
+    Progress, ProgressFn, VerifyConfig, build_ztoc, build_ztocs, convert, create, find_indexes,
+    verify,
 };
-pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef, TAG_RULE, is_valid_tag};
+pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
 pub use source::{BlobReader, Source};
+/// The build's settings and results, defined by the pure `soci-core` and re-exported here so a
+/// caller of [`convert`] and [`create`] needs only this crate.
+pub use soci_core::{
+    BuildConfig, LayerJob, LayerOutcome, LayerReport, PlatformManifest, PlatformReport, Report,
+    SpanSize, Tag,
+};

@@ -2,7 +2,7 @@
 //! scripts (`--json`).
 
 use serde::Serialize;
-use soci_core::Descriptor;
+use crate::descriptor::Descriptor;
 
 /// The outcome of a `create` or `convert`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
