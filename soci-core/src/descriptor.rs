@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use crate::digest::sha256_digest;
+use serde::{Deserialize, Serialize};
 
 /// Annotations: a sorted map, as Go's encoder sorts map keys.
 pub type Annotations = BTreeMap<String, String>;

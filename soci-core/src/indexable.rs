@@ -16,8 +16,12 @@ use crate::media_type::{
 pub const IMAGE_CONFIG_TYPES: [&str; 2] = [DOCKER_CONFIG, OCI_CONFIG];
 
 /// What can be indexed: image indexes (Docker manifest lists) and image manifests.
-pub const INDEXABLE_TYPES: [&str; 4] =
-    [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST];
+pub const INDEXABLE_TYPES: [&str; 4] = [
+    OCI_INDEX,
+    DOCKER_MANIFEST_LIST,
+    OCI_MANIFEST,
+    DOCKER_MANIFEST,
+];
 
 /// Why a manifest is not an image to index.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -137,9 +141,11 @@ mod tests {
             ("application/json", br#"{"schemaVersion":1}"#, |e| {
                 matches!(e, NotAnImage::DockerSchema1 { .. })
             }),
-            ("", br#"{"mediaType":"application/vnd.oci.artifact.manifest.v1+json"}"#, |e| {
-                matches!(e, NotAnImage::ArtifactManifest { .. })
-            }),
+            (
+                "",
+                br#"{"mediaType":"application/vnd.oci.artifact.manifest.v1+json"}"#,
+                |e| matches!(e, NotAnImage::ArtifactManifest { .. }),
+            ),
             ("text/plain", b"hello", |e| {
                 *e == NotAnImage::OtherType {
                     media_type: "text/plain".into(),

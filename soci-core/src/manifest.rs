@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use crate::descriptor::{Annotations, Descriptor};
 use crate::json::to_go_json;
 
-
 /// An image manifest (also the shape of a SOCI index).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -119,7 +119,8 @@ pub fn reusable_ztocs<'a>(
         .iter()
         .filter(move |_| is_soci && same_tool)
         .filter(move |ztoc| {
-            ztoc.media_type == ZTOC_MEDIA_TYPE && ztoc.annotations.get(SPAN_SIZE) == Some(&span_size)
+            ztoc.media_type == ZTOC_MEDIA_TYPE
+                && ztoc.annotations.get(SPAN_SIZE) == Some(&span_size)
         })
         .filter_map(|ztoc| Some((ztoc.annotations.get(LAYER_DIGEST)?.as_str(), ztoc)))
 }
@@ -205,12 +206,11 @@ impl Plan {
         for (entry, manifest) in platforms {
             let mut steps = Vec::new();
             for layer in &manifest.layers {
-                let decision = decide(layer, config.min_layer_size).map_err(|source| {
-                    PlanError::Policy {
+                let decision =
+                    decide(layer, config.min_layer_size).map_err(|source| PlanError::Policy {
                         platform: entry.platform.to_string(),
                         source,
-                    }
-                })?;
+                    })?;
                 let compression = match decision {
                     LayerDecision::Skip(reason) => {
                         steps.push(Step::Skip(reason.to_string()));

@@ -11,7 +11,6 @@ use crate::media_type::PREFETCH_MEDIA_TYPE;
 /// Default minimum layer size: layers strictly smaller get no zTOC.
 pub const DEFAULT_MIN_LAYER_SIZE: u64 = 10 * 1024 * 1024;
 
-
 /// What to do with one layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LayerDecision {

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use soci_core::{
-    BuildConfig, BuiltFacts, DISABLE_XATTRS, Descriptor, ImageManifest, LAYER_DIGEST,
-    LayerOutcome, OCI_CONFIG, Plan, PlanError, Platform, PlatformManifest, SOCI_INDEX_V2,
-    SPAN_SIZE, SpanSize, Step, ZTOC_MEDIA_TYPE, reusable_ztocs, select_platforms,
+    BuildConfig, BuiltFacts, DISABLE_XATTRS, Descriptor, ImageManifest, LAYER_DIGEST, LayerOutcome,
+    OCI_CONFIG, Plan, PlanError, Platform, PlatformManifest, SOCI_INDEX_V2, SPAN_SIZE, SpanSize,
+    Step, ZTOC_MEDIA_TYPE, reusable_ztocs, select_platforms,
 };
 use soci_ztoc::CompressionAlgorithm;
 
@@ -30,7 +30,10 @@ fn platform(name: &str, layers: Vec<Descriptor>) -> (PlatformManifest, ImageMani
         ..ImageManifest::default()
     };
     let entry = PlatformManifest {
-        descriptor: Descriptor::of("application/vnd.oci.image.manifest.v1+json", name.as_bytes()),
+        descriptor: Descriptor::of(
+            "application/vnd.oci.image.manifest.v1+json",
+            name.as_bytes(),
+        ),
         platform: name.parse().unwrap(),
     };
     (entry, manifest)
@@ -129,7 +132,8 @@ fn earlier_ztoc(layer: &Descriptor, span_size: i64, xattrs: bool) -> Descriptor 
     ztoc.annotations
         .insert(SPAN_SIZE.into(), span_size.to_string());
     if xattrs {
-        ztoc.annotations.insert(DISABLE_XATTRS.into(), "true".into());
+        ztoc.annotations
+            .insert(DISABLE_XATTRS.into(), "true".into());
     }
     ztoc
 }
@@ -173,7 +177,10 @@ fn only_same_tool_and_span_size_ztocs_are_reusable() {
     let config = BuildConfig::default();
     let mut index = ImageManifest {
         config: Descriptor::of(SOCI_INDEX_V2, b"{}"),
-        layers: vec![earlier_ztoc(&a, 4 << 20, false), earlier_ztoc(&a, 1 << 20, false)],
+        layers: vec![
+            earlier_ztoc(&a, 4 << 20, false),
+            earlier_ztoc(&a, 1 << 20, false),
+        ],
         ..ImageManifest::default()
     };
     index.annotations.insert(
@@ -192,7 +199,11 @@ fn only_same_tool_and_span_size_ztocs_are_reusable() {
     assert_eq!(reusable_ztocs(&index, &other_tool).count(), 0);
 
     index.config.media_type = OCI_CONFIG.into();
-    assert_eq!(reusable_ztocs(&index, &config).count(), 0, "not a SOCI index");
+    assert_eq!(
+        reusable_ztocs(&index, &config).count(),
+        0,
+        "not a SOCI index"
+    );
 }
 
 #[test]
@@ -228,14 +239,21 @@ fn the_xattr_optimisation_marks_only_layers_without_xattrs() {
 
 fn entry(platform: &str) -> PlatformManifest {
     PlatformManifest {
-        descriptor: Descriptor::of("application/vnd.oci.image.manifest.v1+json", platform.as_bytes()),
+        descriptor: Descriptor::of(
+            "application/vnd.oci.image.manifest.v1+json",
+            platform.as_bytes(),
+        ),
         platform: platform.parse().unwrap(),
     }
 }
 
 #[test]
 fn platforms_are_selected_in_the_order_asked_each_once() {
-    let available = [entry("linux/amd64"), entry("linux/arm64/v8"), entry("linux/amd64")];
+    let available = [
+        entry("linux/amd64"),
+        entry("linux/arm64/v8"),
+        entry("linux/amd64"),
+    ];
     let all = select_platforms(&available, true, &[]).unwrap();
     assert_eq!(all, [available[0].clone(), available[1].clone()]);
 
@@ -251,5 +269,8 @@ fn platforms_are_selected_in_the_order_asked_each_once() {
         missing,
         Err(PlanError::PlatformNotFound { available, .. }) if available == "linux/amd64, linux/arm64/v8, linux/amd64"
     ));
-    assert_eq!(select_platforms(&[], true, &[]), Err(PlanError::NoPlatforms));
+    assert_eq!(
+        select_platforms(&[], true, &[]),
+        Err(PlanError::NoPlatforms)
+    );
 }

@@ -7,9 +7,9 @@
 //!   `org.opencontainers.image.ref.name` annotation.
 //! * `oci-archive:FILE[:REF]` — the same layout in a tar file.
 
+use soci_core::{Digest, TAG_RULE, Tag};
 use std::fmt;
 use std::path::PathBuf;
-use soci_core::{Digest, TAG_RULE, Tag};
 
 /// Docker Hub's registry host as references name it.
 pub const DOCKER_HUB: &str = "docker.io";

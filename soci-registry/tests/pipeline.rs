@@ -103,7 +103,7 @@ async fn registry_and_layout_sources_give_the_same_ztocs(implementation: Impleme
         .collect();
     for source in &sources {
         let (events, progress) = recorder();
-        let results = build_ztocs(source, &jobs, 2, progress).await;
+        let results = build_ztocs(source, &jobs, 2, Some(progress)).await;
         for (result, blob) in results
             .iter()
             .zip([&blobs[0], &blobs[1], &blobs[0], &blobs[2]])
@@ -161,7 +161,7 @@ async fn bad_blobs_and_bad_layers_fail_alone() {
         },
     ];
     let (_, progress) = recorder();
-    let results = build_ztocs(&Source::Layout(layout), &jobs, 3, progress).await;
+    let results = build_ztocs(&Source::Layout(layout), &jobs, 3, Some(progress)).await;
     assert!(results[0].is_ok());
     assert!(
         matches!(&*results[1].clone().unwrap_err(), LayerError::Build { .. }),
@@ -193,7 +193,7 @@ async fn largest_layers_start_first_and_results_keep_job_order() {
     let source = Source::Layout(OciLayout::open(dir.path().join("img")).unwrap());
     let jobs: Vec<LayerJob> = blobs.iter().map(|b| job(b)).collect();
     let (events, progress) = recorder();
-    let results = build_ztocs(&source, &jobs, 1, progress).await;
+    let results = build_ztocs(&source, &jobs, 1, Some(progress)).await;
     for (result, blob) in results.iter().zip(&blobs) {
         assert!(result.as_ref().unwrap().bytes == expected(blob));
     }

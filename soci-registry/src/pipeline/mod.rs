@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use soci_core::{
-    BuildConfig, BuiltFacts, ConvertError, Document, ImageIndex, ImageManifest,
-    IndexVersion, ParseError, Plan, PlanError, PlannedPlatform, PlatformIndex, PlatformManifest,
-    Report, SOCI_INDEX_V2, SourceImage, Step, Tag, soci_index,
+    BuildConfig, BuiltFacts, ConvertError, Document, ImageIndex, ImageManifest, IndexVersion,
+    ParseError, Plan, PlanError, PlannedPlatform, PlatformIndex, PlatformManifest, Report,
+    SOCI_INDEX_V2, SourceImage, Step, Tag, soci_index,
 };
 use soci_ztoc::{DecodeError, Ztoc};
 

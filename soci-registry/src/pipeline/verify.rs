@@ -88,8 +88,9 @@ pub async fn verify(
     image: &Image,
     index: &FoundIndex,
     config: &VerifyConfig,
-    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    progress: super::ProgressFn,
 ) -> Result<Vec<LayerVerdict>, PipelineError> {
+    let progress = super::progress_or_silent(progress);
     let manifest = image
         .source
         .manifest(&index.manifest.digest, &index.manifest.media_type)
