@@ -165,13 +165,12 @@ impl CreateArgs {
                     .with_context(|| format!("cannot index {}", self.layer.display()))?
             }
         };
-        let options = BuildOptions {
-            span_size,
-            build_tool_identifier: self.build_tool_identifier.clone(),
-            compression,
+        let options = BuildOptions::default()
+            .with_span_size(span_size)
+            .with_build_tool_identifier(self.build_tool_identifier.clone())
+            .with_compression(compression)
             // One layer at a time here: a free core hashes spans while this one inflates.
-            threaded: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
-        };
+            .with_threaded(std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
         let ztoc = Builder::build(BufReader::with_capacity(1 << 20, open()?), options)
             .with_context(|| format!("cannot index {}", self.layer.display()))?;
         let bytes = ztoc

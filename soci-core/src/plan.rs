@@ -225,12 +225,11 @@ impl Plan {
                 let job = LayerJob {
                     digest: layer.digest.clone(),
                     size: layer.size,
-                    options: BuildOptions {
-                        span_size: config.span_size.get(),
-                        build_tool_identifier: config.build_tool_identifier.clone(),
-                        compression,
-                        threaded: false,
-                    },
+                    // Not threaded: whoever runs the builds knows how many cores are free.
+                    options: BuildOptions::default()
+                        .with_span_size(config.span_size.get())
+                        .with_build_tool_identifier(config.build_tool_identifier.clone())
+                        .with_compression(compression),
                 };
                 let at = match builds.iter().position(|b| *b == job) {
                     Some(at) => at,

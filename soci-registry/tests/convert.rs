@@ -47,11 +47,9 @@ fn expected_ztoc(layer: &Layer) -> Vec<u8> {
     };
     Builder::build(
         &layer.bytes[..],
-        BuildOptions {
-            span_size: SPAN,
-            compression,
-            ..BuildOptions::default()
-        },
+        BuildOptions::default()
+            .with_span_size(SPAN)
+            .with_compression(compression),
     )
     .unwrap()
     .to_bytes()

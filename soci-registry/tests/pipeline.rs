@@ -30,10 +30,7 @@ fn layer(seed: u8, files: usize, size: usize) -> Vec<u8> {
 }
 
 fn job(blob: &[u8]) -> LayerJob {
-    let options = BuildOptions {
-        span_size: 1 << 20,
-        ..BuildOptions::default()
-    };
+    let options = BuildOptions::default().with_span_size(1 << 20);
     LayerJob {
         digest: soci_ztoc::sha256_digest(blob),
         size: blob.len() as u64,
@@ -42,16 +39,10 @@ fn job(blob: &[u8]) -> LayerJob {
 }
 
 fn expected(blob: &[u8]) -> Vec<u8> {
-    Builder::build(
-        blob,
-        BuildOptions {
-            span_size: 1 << 20,
-            ..BuildOptions::default()
-        },
-    )
-    .unwrap()
-    .to_bytes()
-    .unwrap()
+    Builder::build(blob, BuildOptions::default().with_span_size(1 << 20))
+        .unwrap()
+        .to_bytes()
+        .unwrap()
 }
 
 type Events = Arc<Mutex<Vec<Progress>>>;
