@@ -12,6 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use soci_core::{BuildConfig, IndexVersion, SpanSize};
 use soci_filter::{DEFAULT_SOCI_TAG_SUFFIX, FilterSet, SelfTriggerRules};
 
 /// `soci_repository_image_tag_filters`: the comma-separated `repository:tag` filters.
@@ -80,48 +81,14 @@ pub const DEFAULT_BUILD_TOOL_IDENTIFIER: &str = "AWS SOCI Index Builder Cfn v0.2
 /// timeout without a word.
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
-/// The kind of SOCI index built.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IndexVersion {
-    /// SOCI index manifests with a `subject`, found through the referrers API.
-    V1,
-    /// A SOCI-enabled image index, tagged `<tag><suffix>` (the template's default).
-    #[default]
-    V2,
-}
-
-impl IndexVersion {
-    /// The self-trigger rules of this version with `suffix`: V2 also skips untagged pushes,
-    /// since its output tag is made from the pushed one.
-    pub fn rules(self, suffix: &str) -> SelfTriggerRules {
-        match self {
-            IndexVersion::V1 => SelfTriggerRules::v1(),
-            IndexVersion::V2 => SelfTriggerRules::v2(),
-        }
-        .with_suffix(suffix)
+/// The self-trigger rules of `version` with `suffix`: V2 also skips untagged pushes, since its
+/// output tag is made from the pushed one.
+fn self_trigger_rules(version: IndexVersion, suffix: &str) -> SelfTriggerRules {
+    match version {
+        IndexVersion::V1 => SelfTriggerRules::v1(),
+        IndexVersion::V2 => SelfTriggerRules::v2(),
     }
-}
-
-impl fmt::Display for IndexVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            IndexVersion::V1 => "V1",
-            IndexVersion::V2 => "V2",
-        })
-    }
-}
-
-impl FromStr for IndexVersion {
-    type Err = String;
-
-    /// `V1` or `V2`, exactly as the template's `AllowedValues` spell them.
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "V1" => Ok(IndexVersion::V1),
-            "V2" => Ok(IndexVersion::V2),
-            _ => Err("expected V1 or V2".to_owned()),
-        }
-    }
+    .with_suffix(suffix)
 }
 
 /// An environment variable that cannot be used.
@@ -203,12 +170,12 @@ fn flag(env: &dyn Lookup, name: &'static str) -> Result<bool, ConfigError> {
     }
 }
 
-/// The span size: the library's rule ([`soci_core::validate_span_size`]), the one `socix`
-/// applies, so the Lambda and the CLI accept the same values.
-fn span_size(env: &dyn Lookup, default: i64) -> Result<i64, ConfigError> {
-    let span_size = parsed(env, SPAN_SIZE_VAR, default)?;
+/// The span size: the library's rule ([`SpanSize::checked`]), the one `socix` applies, so the
+/// Lambda and the CLI accept the same values.
+fn span_size(env: &dyn Lookup, default: SpanSize) -> Result<SpanSize, ConfigError> {
+    let span_size = parsed(env, SPAN_SIZE_VAR, default.get())?;
     let allow_small = flag(env, ALLOW_SMALL_SPANS_VAR)?;
-    soci_core::validate_span_size(span_size, allow_small).map_err(|e| {
+    SpanSize::checked(span_size, allow_small).map_err(|e| {
         let reason = match e {
             soci_core::SpanSizeError::TooSmall { .. } => {
                 format!("{e}; set {ALLOW_SMALL_SPANS_VAR}=true if so small a span is meant")
@@ -292,7 +259,7 @@ impl FilterConfig {
 
     /// The pushes this filter skips before trying the filters.
     pub fn rules(&self) -> SelfTriggerRules {
-        self.index_version.rules(&self.tag_suffix)
+        self_trigger_rules(self.index_version, &self.tag_suffix)
     }
 }
 
@@ -301,13 +268,14 @@ impl FilterConfig {
 pub struct GeneratorConfig {
     /// The kind of index built.
     pub index_version: IndexVersion,
-    /// Layers with fewer compressed bytes get no zTOC (default 10 MiB).
-    pub min_layer_size: u64,
-    /// Uncompressed bytes between checkpoints (default 4 MiB, at least 64 KiB unless
-    /// `soci_allow_small_spans=true`).
-    pub span_size: i64,
-    /// Written into zTOCs and indexes (default `AWS SOCI Index Builder Cfn v0.2`).
-    pub build_tool_identifier: String,
+    /// How the index is built: the span size (default 4 MiB, at least 64 KiB unless
+    /// `soci_allow_small_spans=true`), the minimum layer size (default 10 MiB), the build tool
+    /// identifier (default `AWS SOCI Index Builder Cfn v0.2`) and the layers indexed at once
+    /// (the cores Lambda gives the function, and no more than its memory allows:
+    /// [`layers_for_memory`] of `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, when set). The rest is the
+    /// reference's build: every platform, no optimisations, nothing forced, and no empty index
+    /// (a run with nothing to index pushes nothing).
+    pub build: BuildConfig,
     /// V2 output tag suffix (default `-soci`).
     pub tag_suffix: String,
     /// The ECR API endpoint, when not AWS's own (`ECR_ENDPOINT`).
@@ -320,26 +288,21 @@ pub struct GeneratorConfig {
     pub plain_http: bool,
     /// How long before the deadline the work is abandoned (default 10 s).
     pub deadline_margin: Duration,
-    /// Layers indexed at once: the cores Lambda gives the function, and no more than its memory
-    /// allows ([`layers_for_memory`] of `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, when set).
-    pub concurrency: usize,
 }
 
 impl Default for GeneratorConfig {
     /// The template's configuration.
     fn default() -> Self {
-        let build = soci_registry::BuildConfig::default();
+        let mut build = BuildConfig::default();
+        build.build_tool_identifier = DEFAULT_BUILD_TOOL_IDENTIFIER.to_owned();
         GeneratorConfig {
             index_version: IndexVersion::V2,
-            min_layer_size: build.min_layer_size,
-            span_size: build.span_size,
-            build_tool_identifier: DEFAULT_BUILD_TOOL_IDENTIFIER.to_owned(),
+            build,
             tag_suffix: DEFAULT_SOCI_TAG_SUFFIX.to_owned(),
             ecr_endpoint: None,
             registry_endpoint: None,
             plain_http: false,
             deadline_margin: DEFAULT_DEADLINE_MARGIN,
-            concurrency: build.concurrency,
         }
     }
 }
@@ -357,12 +320,20 @@ impl GeneratorConfig {
 
     fn parse(env: &dyn Lookup) -> Result<Self, ConfigError> {
         let defaults = GeneratorConfig::default();
-        let span_size = span_size(env, defaults.span_size)?;
-        let build_tool_identifier = env
-            .get(BUILD_TOOL_VAR)
-            .unwrap_or(defaults.build_tool_identifier);
-        if build_tool_identifier.is_empty() {
-            return Err(invalid(BUILD_TOOL_VAR, "", "must not be empty"));
+        let mut build = defaults.build;
+        build.span_size = span_size(env, build.span_size)?;
+        build.min_layer_size = parsed(env, MIN_LAYER_SIZE_VAR, build.min_layer_size)?;
+        if let Some(identifier) = env.get(BUILD_TOOL_VAR) {
+            if identifier.is_empty() {
+                return Err(invalid(BUILD_TOOL_VAR, "", "must not be empty"));
+            }
+            build.build_tool_identifier = identifier;
+        }
+        if let Some(value) = env.get(MEMORY_SIZE_VAR) {
+            let memory_mb: u64 = value.parse().map_err(|e: std::num::ParseIntError| {
+                invalid(MEMORY_SIZE_VAR, &value, e.to_string())
+            })?;
+            build.concurrency = build.concurrency.min(layers_for_memory(memory_mb));
         }
         let registry_endpoint = optional(env, REGISTRY_ENDPOINT_VAR);
         let plain_http = flag(env, REGISTRY_PLAIN_HTTP_VAR)?;
@@ -375,20 +346,9 @@ impl GeneratorConfig {
                 ),
             ));
         }
-        let concurrency = match env.get(MEMORY_SIZE_VAR) {
-            None => defaults.concurrency,
-            Some(value) => {
-                let memory_mb: u64 = value.parse().map_err(|e: std::num::ParseIntError| {
-                    invalid(MEMORY_SIZE_VAR, &value, e.to_string())
-                })?;
-                defaults.concurrency.min(layers_for_memory(memory_mb))
-            }
-        };
         Ok(GeneratorConfig {
             index_version: index_version(env)?,
-            min_layer_size: parsed(env, MIN_LAYER_SIZE_VAR, defaults.min_layer_size)?,
-            span_size,
-            build_tool_identifier,
+            build,
             tag_suffix: tag_suffix(env)?,
             ecr_endpoint: optional(env, ECR_ENDPOINT_VAR),
             registry_endpoint,
@@ -398,28 +358,12 @@ impl GeneratorConfig {
                 DEADLINE_MARGIN_VAR,
                 defaults.deadline_margin.as_secs(),
             )?),
-            concurrency,
         })
     }
 
     /// The pushes the generator skips.
     pub fn rules(&self) -> SelfTriggerRules {
-        self.index_version.rules(&self.tag_suffix)
-    }
-
-    /// The pipeline's build settings: every platform, no optimisations, nothing forced, and no
-    /// empty index (a run with nothing to index pushes nothing), as the reference builds.
-    pub fn build_config(&self) -> soci_registry::BuildConfig {
-        soci_registry::BuildConfig {
-            span_size: self.span_size,
-            min_layer_size: self.min_layer_size,
-            build_tool_identifier: self.build_tool_identifier.clone(),
-            xattr_optimization: false,
-            platforms: Vec::new(),
-            concurrency: self.concurrency.max(1),
-            force: false,
-            allow_empty: false,
-        }
+        self_trigger_rules(self.index_version, &self.tag_suffix)
     }
 }
 
@@ -441,10 +385,10 @@ mod tests {
     fn generator_defaults_are_the_templates() {
         let config = GeneratorConfig::from_lookup(env(&[])).unwrap();
         assert_eq!(config.index_version, IndexVersion::V2);
-        assert_eq!(config.min_layer_size, 10 << 20);
-        assert_eq!(config.span_size, 4 << 20);
+        assert_eq!(config.build.min_layer_size, 10 << 20);
+        assert_eq!(config.build.span_size.get(), 4 << 20);
         assert_eq!(
-            config.build_tool_identifier,
+            config.build.build_tool_identifier,
             "AWS SOCI Index Builder Cfn v0.2"
         );
         assert_eq!(config.tag_suffix, "-soci");
@@ -469,9 +413,9 @@ mod tests {
         .unwrap();
         assert_eq!(config.deadline_margin, Duration::from_secs(2));
         assert_eq!(config.index_version, IndexVersion::V1);
-        assert_eq!(config.min_layer_size, 0);
-        assert_eq!(config.span_size, 1 << 20);
-        assert_eq!(config.build_tool_identifier, "test tool");
+        assert_eq!(config.build.min_layer_size, 0);
+        assert_eq!(config.build.span_size.get(), 1 << 20);
+        assert_eq!(config.build.build_tool_identifier, "test tool");
         assert_eq!(config.tag_suffix, ".soci_2");
         assert_eq!(
             config.ecr_endpoint.as_deref(),
@@ -479,8 +423,9 @@ mod tests {
         );
         assert_eq!(config.registry_endpoint.as_deref(), Some("127.0.0.1:5001"));
         assert!(config.plain_http);
-        let build = config.build_config();
+        let build = &config.build;
         assert!(build.platforms.is_empty() && !build.force && !build.allow_empty);
+        assert!(!build.xattr_optimization);
     }
 
     #[test]
@@ -488,7 +433,11 @@ mod tests {
         let span = |vars: &[(&str, &str)]| GeneratorConfig::from_lookup(env(vars));
         let min = soci_core::MIN_SPAN_SIZE.to_string();
         assert_eq!(
-            span(&[("soci_span_size", &min)]).unwrap().span_size,
+            span(&[("soci_span_size", &min)])
+                .unwrap()
+                .build
+                .span_size
+                .get(),
             soci_core::MIN_SPAN_SIZE
         );
         // Below 64 KiB: refused, naming the variable that would allow it.
@@ -514,7 +463,7 @@ mod tests {
             ("soci_span_size", "4096"),
             ("soci_allow_small_spans", "true"),
         ]);
-        assert_eq!(small.unwrap().build_config().span_size, 4096);
+        assert_eq!(small.unwrap().build.span_size.get(), 4096);
         // Zero is never a span size, allowed or not.
         let err = span(&[("soci_span_size", "0"), ("soci_allow_small_spans", "true")]).unwrap_err();
         assert!(err.to_string().contains("not positive"), "{err}");
@@ -529,10 +478,11 @@ mod tests {
         assert_eq!(layers_for_memory(10240), 39);
         assert_eq!(layers_for_memory(0), 1);
 
-        let cores = GeneratorConfig::default().concurrency;
+        let cores = GeneratorConfig::default().build.concurrency;
         let at = |memory: &str| {
             GeneratorConfig::from_lookup(env(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)]))
                 .unwrap()
+                .build
                 .concurrency
         };
         // 128 MB of memory with two (or more) cores: one layer at a time.
@@ -542,7 +492,10 @@ mod tests {
         assert_eq!(at("1024"), cores.min(3));
         // Off Lambda (no variable): the cores alone.
         assert_eq!(
-            GeneratorConfig::from_lookup(env(&[])).unwrap().concurrency,
+            GeneratorConfig::from_lookup(env(&[]))
+                .unwrap()
+                .build
+                .concurrency,
             cores
         );
     }

@@ -1,4 +1,4 @@
-//! Reporting a failed start to Lambda's Runtime API.
+//! A function's start ([`start`]), and reporting a failed one to Lambda's Runtime API.
 //!
 //! A function whose configuration is unusable stops before taking any event. Exiting alone
 //! makes Lambda report `Runtime.ExitError` with no message, in the invocation's record and in
@@ -14,6 +14,7 @@ use std::time::Duration;
 use lambda_runtime::Diagnostic;
 
 use crate::config::ConfigError;
+use crate::logging;
 
 /// `AWS_LAMBDA_RUNTIME_API`: the Runtime API's `host:port`, set by Lambda.
 pub const RUNTIME_API_VAR: &str = "AWS_LAMBDA_RUNTIME_API";
@@ -83,6 +84,22 @@ pub async fn post_init_error(
         });
     }
     Ok(())
+}
+
+/// A function's start: sets up the logs ([`logging::init`]) and reads its configuration with
+/// `from_env`. A configuration that cannot be used stops the process before it takes any event
+/// ([`report_config_error`], then exit status 1): Lambda records a failed start with the
+/// message, and retries the events (or, for the custom resource, CloudFormation's request fails
+/// when its `ServiceTimeout` ends).
+pub async fn start<C>(from_env: impl FnOnce() -> Result<C, ConfigError>) -> C {
+    logging::init();
+    match from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            report_config_error(&error).await;
+            std::process::exit(1)
+        }
+    }
 }
 
 /// Logs a configuration error found at start-up and reports it to the Runtime API named by

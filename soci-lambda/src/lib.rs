@@ -21,8 +21,9 @@
 //! every event in a different way, and is reported to Lambda's Runtime API as an init error
 //! ([`init_error`]) so that Lambda records the message. The handlers take the event as a JSON value, the
 //! configuration and what they need from the outside world (the [`GeneratorInvoker`], the
-//! deadline), so that the tests run them without Lambda. The binaries in `src/bin/` only wire
-//! them to `lambda_runtime`.
+//! deadline), so that the tests run them without Lambda. The binaries in `src/bin/` only start
+//! ([`init_error::start`]: the logs, then the configuration or the init error) and wire the
+//! handlers to `lambda_runtime`.
 //!
 //! Logs are JSON lines ([`logging`]), filtered by `RUST_LOG`; the AWS SDK and HTTP crates never
 //! log below `info`, where they would write credentials.
@@ -66,8 +67,11 @@ pub mod invoker;
 pub mod logging;
 pub mod metrics;
 
-pub use config::{ConfigError, FilterConfig, GeneratorConfig, IndexVersion};
+pub use config::{ConfigError, FilterConfig, GeneratorConfig};
 pub use custom_resource::CustomResourceError;
 pub use filter::{FilterFailure, FilterResponse};
-pub use generator::{GeneratorError, Invocation};
+pub use generator::{GeneratorError, Invocation, RegistryInitError};
 pub use invoker::{GeneratorInvoker, InvokeError, Invoked, LambdaInvoker};
+/// The build settings [`GeneratorConfig`] holds, from the pure `soci-core`, re-exported so a
+/// caller needs only this crate to fill one in.
+pub use soci_core::{BuildConfig, IndexVersion};

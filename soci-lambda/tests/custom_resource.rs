@@ -5,37 +5,23 @@
 mod common;
 mod stub;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use common::{Platform, gzip_layer, push_index};
+use common::{Platform, SOCI_INDEX_V2, gzip_layer, invocation, plenty, push_index};
 use serde_json::{Value, json};
 use soci_lambda::custom_resource::{self, Status};
-use soci_lambda::{GeneratorConfig, IndexVersion, Invocation};
+use soci_lambda::{GeneratorConfig, IndexVersion};
 use soci_registry::testing::TestRegistry;
 use stub::{Reply, Stub};
 
 const STACK_ID: &str =
     "arn:aws:cloudformation:us-west-2:123456789012:stack/app/4f1e2b30-0000-11f0-8000-0a1b2c3d4e5f";
 const HOST: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
-const SOCI_INDEX_V2: &str = "application/vnd.amazon.soci.index.v2+json";
 const SOCI_INDEX_V1: &str = "application/vnd.amazon.soci.index.v1+json";
 
+/// The generator's configuration, which the resource's properties override where they say.
 fn config(registry: &str) -> GeneratorConfig {
-    GeneratorConfig {
-        // The resource's properties say otherwise below, where they say.
-        min_layer_size: 100_000,
-        registry_endpoint: Some(registry.to_owned()),
-        plain_http: true,
-        concurrency: 2,
-        ..GeneratorConfig::default()
-    }
-}
-
-fn invocation(time_left: Duration) -> Invocation {
-    Invocation {
-        request_id: "lambda-request".to_owned(),
-        deadline: SystemTime::now() + time_left,
-    }
+    common::config(registry, IndexVersion::V2)
 }
 
 /// A request as CloudFormation sends it, answered to `responses`.
@@ -152,7 +138,7 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
         "SociIndexVersion": "V2",
     });
     let create = request(&responses, "Create", None, properties.clone());
-    let response = custom_resource::handle(&create, &config, &invocation(Duration::from_secs(600)))
+    let response = custom_resource::handle(&create, &config, &plenty())
         .await
         .unwrap();
     assert_eq!(response.status, Status::Success, "{}", response.reason);
@@ -188,7 +174,7 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
     let mut same = properties.clone();
     same["MinLayerSize"] = json!("0");
     let update = request(&responses, "Update", Some(&physical_id), same);
-    custom_resource::handle(&update, &config, &invocation(Duration::from_secs(600)))
+    custom_resource::handle(&update, &config, &plenty())
         .await
         .unwrap();
     let body = last_answer(&responses, "Update");
@@ -209,7 +195,7 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
     let mut newer = properties.clone();
     newer["ImageTag"] = json!("1.1");
     let update = request(&responses, "Update", Some(&physical_id), newer);
-    custom_resource::handle(&update, &config, &invocation(Duration::from_secs(600)))
+    custom_resource::handle(&update, &config, &plenty())
         .await
         .unwrap();
     let body = last_answer(&responses, "Update");
@@ -226,7 +212,7 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
 
     // CloudFormation then deletes the old resource: answered, and both images stay.
     let delete = request(&responses, "Delete", Some(&physical_id), properties);
-    custom_resource::handle(&delete, &config, &invocation(Duration::from_secs(600)))
+    custom_resource::handle(&delete, &config, &plenty())
         .await
         .unwrap();
     let body = last_answer(&responses, "Delete");
@@ -262,13 +248,9 @@ async fn v1_by_tag_answers_the_original_digest() {
         None,
         json!({"RepositoryName": "app", "ImageTag": "2.0", "SociIndexVersion": "V1"}),
     );
-    custom_resource::handle(
-        &create,
-        &config(&registry.addr),
-        &invocation(Duration::from_secs(600)),
-    )
-    .await
-    .unwrap();
+    custom_resource::handle(&create, &config(&registry.addr), &plenty())
+        .await
+        .unwrap();
     let body = last_answer(&responses, "Create");
     assert_eq!(body["Status"], "SUCCESS", "{body:#}");
     assert_eq!(
@@ -294,101 +276,120 @@ async fn v1_by_tag_answers_the_original_digest() {
     );
 }
 
+/// A request answered `FAILED`, and what the answer says.
+struct FailureCase {
+    what: &'static str,
+    request_type: &'static str,
+    physical_id: Option<&'static str>,
+    properties: Value,
+    time_left: Duration,
+    /// The physical id answered.
+    answered_id: String,
+    /// Whether the reason is the expected one.
+    reason: fn(&str) -> bool,
+}
+
 #[tokio::test]
 async fn failures_are_answered_failed_with_the_reason() {
     let registry = TestRegistry::start();
     let client = registry.client();
     let responses = Stub::start(|_| Reply::new(200));
     let config = config(&registry.addr);
-    let plenty = invocation(Duration::from_secs(600));
-
-    // No such repository.
-    let create = request(
-        &responses,
-        "Create",
-        None,
-        json!({"RepositoryName": "nope", "ImageTag": "1.0"}),
-    );
-    custom_resource::handle(&create, &config, &plenty)
-        .await
-        .unwrap();
-    let body = last_answer(&responses, "Create");
-    assert_eq!(body["Status"], "FAILED");
-    assert_eq!(body["Reason"], "no image is tagged 1.0 in repository nope");
-    assert_eq!(
-        body["PhysicalResourceId"],
-        format!("soci-index-V2:{HOST}/nope:1.0")
-    );
-    assert_eq!(body["Data"], json!({}));
-
-    // Nothing large enough to index: no index for the service to use.
     let small = vec![Platform::new("amd64", vec![gzip_layer(31, 10_000)])];
     push_index(&client, "small", "1.0", &small).await;
-    let create = request(
-        &responses,
-        "Create",
-        None,
-        json!({"RepositoryName": "small", "ImageTag": "1.0"}),
-    );
-    custom_resource::handle(&create, &config, &plenty)
-        .await
-        .unwrap();
-    let body = last_answer(&responses, "Create");
-    assert_eq!(body["Status"], "FAILED");
-    assert!(
-        body["Reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("no SOCI index was pushed: "),
-        "{body:#}"
-    );
-
-    // Unusable properties, answered with the logical id (the Delete of the failed Create gets it).
-    let create = request(
-        &responses,
-        "Create",
-        None,
-        json!({"RepositoryName": "app", "ImageTag": "1.0", "RemoveIndexOnDelete": "true"}),
-    );
-    custom_resource::handle(&create, &config, &plenty)
-        .await
-        .unwrap();
-    let body = last_answer(&responses, "Create");
-    assert_eq!(body["Status"], "FAILED");
-    assert!(
-        body["Reason"]
-            .as_str()
-            .unwrap()
-            .contains("not supported yet"),
-        "{body:#}"
-    );
-
-    // The deadline: answered before it, never left to CloudFormation's timeout. A failed Update
-    // keeps the resource's id.
     push_index(&client, "late", "1.0", &two_platforms(41)).await;
-    let update = request(
-        &responses,
-        "Update",
-        Some("the-old-id"),
-        json!({"RepositoryName": "late", "ImageTag": "1.0"}),
-    );
-    custom_resource::handle(&update, &config, &invocation(Duration::from_secs(5)))
-        .await
-        .unwrap();
-    let body = last_answer(&responses, "Update");
-    assert_eq!(body["Status"], "FAILED");
-    assert_eq!(body["PhysicalResourceId"], "the-old-id");
-    assert!(
-        body["Reason"]
-            .as_str()
-            .unwrap()
-            .contains("deadline was near"),
-        "{body:#}"
-    );
-    assert_eq!(
-        client.manifest_digest("late", "1.0-soci").await.unwrap(),
-        None
-    );
+    // A tag whose `-soci` output is one character too long, and what its conversion would write.
+    let long_tag = "t".repeat(124);
+    let writes = common::conversion_writes(&two_platforms(51), &"t".repeat(123)).await;
+    push_index(&client, "long", &long_tag, &two_platforms(51)).await;
+
+    let cases = [
+        FailureCase {
+            what: "no such repository",
+            request_type: "Create",
+            physical_id: None,
+            properties: json!({"RepositoryName": "nope", "ImageTag": "1.0"}),
+            time_left: Duration::from_secs(600),
+            answered_id: format!("soci-index-V2:{HOST}/nope:1.0"),
+            reason: |reason| reason == "no image is tagged 1.0 in repository nope",
+        },
+        FailureCase {
+            what: "nothing large enough to index: no index for the service to use",
+            request_type: "Create",
+            physical_id: None,
+            properties: json!({"RepositoryName": "small", "ImageTag": "1.0"}),
+            time_left: Duration::from_secs(600),
+            answered_id: format!("soci-index-V2:{HOST}/small:1.0"),
+            reason: |reason| reason.starts_with("no SOCI index was pushed: "),
+        },
+        FailureCase {
+            what: "unusable properties, answered with the logical id (the Delete of the failed \
+                   Create gets it)",
+            request_type: "Create",
+            physical_id: None,
+            properties: json!({"RepositoryName": "app", "ImageTag": "1.0",
+                "RemoveIndexOnDelete": "true"}),
+            time_left: Duration::from_secs(600),
+            answered_id: "AppSociIndex".to_owned(),
+            reason: |reason| reason.contains("not supported yet"),
+        },
+        FailureCase {
+            what: "the deadline: answered before it, never left to CloudFormation's timeout; a \
+                   failed Update keeps the resource's id",
+            request_type: "Update",
+            physical_id: Some("the-old-id"),
+            properties: json!({"RepositoryName": "late", "ImageTag": "1.0"}),
+            time_left: Duration::from_secs(5),
+            answered_id: "the-old-id".to_owned(),
+            reason: |reason| reason.contains("deadline was near"),
+        },
+        FailureCase {
+            what: "an output tag registries refuse, found before anything is written",
+            request_type: "Create",
+            physical_id: None,
+            properties: json!({"RepositoryName": "long", "ImageTag": long_tag}),
+            time_left: Duration::from_secs(600),
+            answered_id: format!("soci-index-V2:{HOST}/long:{long_tag}"),
+            reason: |reason| {
+                reason.starts_with("Output tag error: ")
+                    && reason.contains("-soci\" is not a valid tag")
+            },
+        },
+    ];
+    for case in cases {
+        let what = case.what;
+        let request = request(
+            &responses,
+            case.request_type,
+            case.physical_id,
+            case.properties.clone(),
+        );
+        custom_resource::handle(&request, &config, &invocation(case.time_left))
+            .await
+            .unwrap();
+        let body = last_answer(&responses, case.request_type);
+        assert_eq!(body["Status"], "FAILED", "{what}: {body:#}");
+        assert!(
+            (case.reason)(body["Reason"].as_str().unwrap()),
+            "{what}: {body:#}"
+        );
+        assert_eq!(
+            body["PhysicalResourceId"],
+            case.answered_id.as_str(),
+            "{what}"
+        );
+        assert_eq!(body["Data"], json!({}), "{what}");
+        if let Some(tag) = case.properties["ImageTag"].as_str() {
+            let repository = case.properties["RepositoryName"].as_str().unwrap();
+            let output = format!("{tag}-soci");
+            let tagged = client.manifest_digest(repository, &output).await;
+            assert!(
+                !matches!(tagged, Ok(Some(_))),
+                "{what}: {output} was tagged"
+            );
+        }
+    }
+    common::assert_nothing_written(&client, "long", &writes, &format!("{long_tag}-soci")).await;
 }
 
 #[tokio::test]
@@ -396,13 +397,9 @@ async fn an_answer_that_cannot_be_sent_fails_the_invocation() {
     let responses = Stub::start(|_| Reply::new(403));
     let closed = format!("127.0.0.1:{}", soci_registry::testing::closed_port());
     let delete = request(&responses, "Delete", Some("id"), json!({}));
-    let error = custom_resource::handle(
-        &delete,
-        &config(&closed),
-        &invocation(Duration::from_secs(600)),
-    )
-    .await
-    .unwrap_err();
+    let error = custom_resource::handle(&delete, &config(&closed), &plenty())
+        .await
+        .unwrap_err();
     let message = error.to_string();
     assert!(message.contains("HTTP 403"), "{message}");
     // The signature is not written to the logs.
@@ -412,13 +409,9 @@ async fn an_answer_that_cannot_be_sent_fails_the_invocation() {
         "ResponseNotSent"
     );
 
-    let error = custom_resource::handle(
-        &json!({"detail": {}}),
-        &config(&closed),
-        &invocation(Duration::from_secs(600)),
-    )
-    .await
-    .unwrap_err();
+    let error = custom_resource::handle(&json!({"detail": {}}), &config(&closed), &plenty())
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), "InvalidRequest");
 }
 

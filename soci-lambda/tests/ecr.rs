@@ -45,12 +45,8 @@ async fn the_generator_uses_the_ecr_token() {
         deadline: std::time::SystemTime::now() + std::time::Duration::from_secs(600),
     };
     let config = GeneratorConfig {
-        index_version: IndexVersion::V2,
-        min_layer_size: 100_000,
         ecr_endpoint: Some(endpoint.clone()),
-        registry_endpoint: Some(registry.addr.clone()),
-        plain_http: true,
-        ..GeneratorConfig::default()
+        ..common::config(&registry.addr, IndexVersion::V2)
     };
 
     assert_eq!(

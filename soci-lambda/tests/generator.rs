@@ -5,45 +5,21 @@
 mod common;
 
 use std::net::TcpListener;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Logs, OCI_INDEX, OCI_MANIFEST, Platform, gzip_layer, push_event, push_index};
+use common::{
+    Logs, OCI_INDEX, OCI_MANIFEST, Platform, SOCI_INDEX_V2, config, gzip_layer, invocation, plenty,
+    push_event, push_index,
+};
 use serde_json::Value;
 use soci_lambda::generator::{self, NO_ZTOCS, NOT_AN_IMAGE, SOURCE_MOVED, SUCCESS, UNCHANGED};
-use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
+use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion};
 use soci_registry::RegistryClient;
-use soci_registry::testing::Implementation;
+use soci_registry::testing::{Implementation, TestRegistry};
 
 const SOCI_INDEX_V1: &str = "application/vnd.amazon.soci.index.v1+json";
-const SOCI_INDEX_V2: &str = "application/vnd.amazon.soci.index.v2+json";
 const INDEX_DIGEST: &str = "com.amazon.soci.index-digest";
-
-/// Layers this size and up get a zTOC in these tests (the template's 10 MiB would make slow
-/// tests).
-const MIN_LAYER_SIZE: u64 = 100_000;
-
-fn config(registry: &str, version: IndexVersion) -> GeneratorConfig {
-    GeneratorConfig {
-        index_version: version,
-        min_layer_size: MIN_LAYER_SIZE,
-        registry_endpoint: Some(registry.to_owned()),
-        plain_http: true,
-        concurrency: 2,
-        ..GeneratorConfig::default()
-    }
-}
-
-fn invocation(time_left: Duration) -> Invocation {
-    Invocation {
-        request_id: "7a1b2c3d-request".to_owned(),
-        deadline: SystemTime::now() + time_left,
-    }
-}
-
-fn plenty() -> Invocation {
-    invocation(Duration::from_secs(600))
-}
 
 /// Two platforms, each with a large layer of its own and a small layer they share.
 fn two_platforms() -> Vec<Platform> {
@@ -132,7 +108,7 @@ async fn v2_converts_every_platform_and_redelivery_changes_nothing(implementatio
     let layer_lines: Vec<&Value> = lines.iter().filter(|l| l["layer"].is_string()).collect();
     assert_eq!(layer_lines.len(), 4, "{lines:#?}");
     for line in &layer_lines {
-        assert_eq!(line["span"]["request_id"], "7a1b2c3d-request");
+        assert_eq!(line["span"]["request_id"], common::REQUEST_ID);
         assert_eq!(line["span"]["repository"], "team/app");
         assert_eq!(line["span"]["digest"], digest.as_str());
         assert_eq!(line["span"]["tag"], "v1");
@@ -355,6 +331,31 @@ async fn a_deadline_too_close_stops_before_anything_is_written(implementation: I
         generator::handle(&event, &config, &plenty()).await.unwrap(),
         SUCCESS
     );
+}
+
+#[tokio::test]
+async fn an_output_tag_registries_refuse_fails_before_anything_is_written() {
+    let platforms = two_platforms();
+    // A pushed tag of 123 characters makes an output tag of 128, the longest registries take:
+    // the conversion goes through, and says what it writes.
+    let writes = common::conversion_writes(&platforms, &"t".repeat(123)).await;
+    // One more character, and the output tag is one too long.
+    let registry = TestRegistry::start();
+    let client = registry.client();
+    let tag = "t".repeat(124);
+    let digest = push_index(&client, "long/app", &tag, &platforms).await;
+    let event = push_event("long/app", &digest, Some(&tag));
+    let error = generator::handle(&event, &config(&registry.addr, IndexVersion::V2), &plenty())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GeneratorError::OutputTag(_)), "{error}");
+    let output = format!("{tag}-soci");
+    assert!(error.to_string().contains(&output), "{error}");
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(error).error_type,
+        "OutputTagError"
+    );
+    common::assert_nothing_written(&client, "long/app", &writes, &output).await;
 }
 
 #[tokio::test]

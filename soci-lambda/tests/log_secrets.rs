@@ -45,11 +45,8 @@ async fn no_credential_is_logged_at_trace() {
             .body(r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#),
     });
     let config = GeneratorConfig {
-        index_version: IndexVersion::V2,
         ecr_endpoint: Some(moto.endpoint.clone()),
-        registry_endpoint: Some(registry.addr.clone()),
-        plain_http: true,
-        ..GeneratorConfig::default()
+        ..common::config(&registry.addr, IndexVersion::V2)
     };
     let digest = format!("sha256:{}", "ab".repeat(32));
     let event = json!({

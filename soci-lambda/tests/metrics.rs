@@ -3,38 +3,18 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime};
-
-use common::{Platform, gzip_layer, push_event, push_index};
+use common::{Platform, config, gzip_layer, plenty, push_event, push_index};
 use serde_json::Value;
 use soci_lambda::generator::{self, SUCCESS, UNCHANGED};
 use soci_lambda::metrics::{self, ERROR_TYPE, FUNCTION_NAME, NAMESPACE, SKIP_REASON};
-use soci_lambda::{GeneratorConfig, IndexVersion, Invocation};
+use soci_lambda::{GeneratorConfig, IndexVersion};
 use soci_registry::testing::TestRegistry;
-
-fn config(registry: &str) -> GeneratorConfig {
-    GeneratorConfig {
-        index_version: IndexVersion::V2,
-        min_layer_size: 100_000,
-        registry_endpoint: Some(registry.to_owned()),
-        plain_http: true,
-        concurrency: 2,
-        ..GeneratorConfig::default()
-    }
-}
-
-fn invocation() -> Invocation {
-    Invocation {
-        request_id: "metrics-request".to_owned(),
-        deadline: SystemTime::now() + Duration::from_secs(600),
-    }
-}
 
 /// Runs the handler with its metrics written to a buffer, and returns its result and the one
 /// line written, parsed.
 async fn run(event: &Value, config: &GeneratorConfig) -> (Result<String, String>, Value) {
     let mut out = Vec::new();
-    let result = generator::handle_with_metrics(event, config, &invocation(), &mut out)
+    let result = generator::handle_with_metrics(event, config, &plenty(), &mut out)
         .await
         .map_err(|e| e.kind().to_owned());
     let text = String::from_utf8(out).unwrap();
@@ -81,7 +61,7 @@ async fn a_build_and_its_redelivery_publish_their_work() {
     ];
     let digest = push_index(&client, "team/app", "v1", &platforms).await;
     let event = push_event("team/app", &digest, Some("v1"));
-    let config = config(&registry.addr);
+    let config = config(&registry.addr, IndexVersion::V2);
 
     let (result, line) = run(&event, &config).await;
     assert_eq!(result.as_deref(), Ok(SUCCESS));
@@ -110,7 +90,7 @@ async fn a_build_and_its_redelivery_publish_their_work() {
     assert_eq!(line[FUNCTION_NAME], metrics::function_name());
     assert_eq!(line["repository"], "team/app");
     assert_eq!(line["digest"], digest.as_str());
-    assert_eq!(line["request_id"], "metrics-request");
+    assert_eq!(line["request_id"], common::REQUEST_ID);
 
     // The same event again: the zTOCs are found, nothing is built, and it counts as a skip.
     let (result, line) = run(&event, &config).await;
@@ -131,7 +111,7 @@ async fn skips_and_failures_are_counted_by_reason() {
     let client = registry.client();
     let platforms = vec![Platform::new("amd64", vec![gzip_layer(3, 20_000)])];
     let digest = push_index(&client, "team/small", "v1", &platforms).await;
-    let config = config(&registry.addr);
+    let config = config(&registry.addr, IndexVersion::V2);
 
     // Every layer is below the minimum size.
     let (result, line) = run(&push_event("team/small", &digest, Some("v1")), &config).await;

@@ -7,13 +7,11 @@
 mod common;
 mod stub;
 
-use std::time::{Duration, SystemTime};
-
-use common::{Logs, push_event};
+use common::{Logs, config, plenty, push_event};
 use serde_json::{Value, json};
 use sha2::Digest;
 use soci_lambda::generator::{self, MANIFEST_NOT_FOUND, NOT_AN_IMAGE};
-use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion, Invocation};
+use soci_lambda::{GeneratorConfig, GeneratorError, IndexVersion};
 use stub::{Reply, Request, Stub};
 
 fn digest(bytes: &[u8]) -> String {
@@ -22,22 +20,6 @@ fn digest(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("sha256:{hex}")
-}
-
-fn config(registry: &str, version: IndexVersion) -> GeneratorConfig {
-    GeneratorConfig {
-        index_version: version,
-        registry_endpoint: Some(registry.to_owned()),
-        plain_http: true,
-        ..GeneratorConfig::default()
-    }
-}
-
-fn invocation() -> Invocation {
-    Invocation {
-        request_id: "skip-test".to_owned(),
-        deadline: SystemTime::now() + Duration::from_secs(600),
-    }
 }
 
 /// A registry holding one manifest, served with `media_type` as its `Content-Type`; every
@@ -71,7 +53,7 @@ async fn run(
 ) -> (Result<String, GeneratorError>, Vec<Value>) {
     let logs = Logs::default();
     let guard = tracing::subscriber::set_default(logs.subscriber("info"));
-    let result = generator::handle(event, config, &invocation()).await;
+    let result = generator::handle(event, config, &plenty()).await;
     drop(guard);
     (result, logs.lines())
 }

@@ -24,20 +24,27 @@
 //! nothing, so failing them would only send them to the failure queue three invocations later.
 //! Everything else is an error, which Lambda retries and finally sends to the failure queue.
 
+mod error;
+mod log;
+mod outcome;
+
 use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
-use soci_filter::{ImageActionEvent, PushDecision, SkipReason};
+use soci_core::{IndexVersion, NotAnImage, PlanError, Tag};
+use soci_filter::{ImageActionEvent, PushDecision};
 use soci_registry::{
-    ClientOptions, Credentials, Destination, Image, LayerOutcome, PipelineError, Progress,
-    RegistryClient, RegistryError, Report, Source, ecr_credentials,
+    Connection, Credentials, Destination, Image, PipelineError, RegistryClient, RegistryError,
+    Source,
 };
 use tracing::{Instrument, field};
 
-use crate::config::{GeneratorConfig, IndexVersion};
+pub use self::error::{GeneratorError, RegistryInitError};
+pub(crate) use self::outcome::{Outcome, done_result};
+use crate::config::GeneratorConfig;
 use crate::metrics::{self, Ending, Skip, Summary, Work};
 
 /// The result of a run that built and pushed an index.
@@ -59,28 +66,6 @@ pub const MANIFEST_NOT_FOUND: &str =
 /// the newer push's own run converts and tags the newer image.
 pub const SOURCE_MOVED: &str =
     "Skipped tagging the SOCI-enabled image as the image tag was pushed again since";
-
-/// Media types of Docker image manifest schema 1, which has no config blob and no layer sizes,
-/// and cannot be indexed.
-const DOCKER_SCHEMA1_TYPES: [&str; 2] = [
-    "application/vnd.docker.distribution.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v1+prettyjws",
-];
-/// The OCI 1.1 release candidates' artifact manifest: an artifact, never an image.
-const OCI_ARTIFACT_MANIFEST: &str = "application/vnd.oci.artifact.manifest.v1+json";
-/// What the generator indexes: image indexes (Docker manifest lists) and image manifests.
-const INDEXABLE_TYPES: [&str; 4] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
-
-/// Config media types of images: a manifest with any other config is not an image to index.
-const IMAGE_CONFIG_TYPES: [&str; 2] = [
-    "application/vnd.docker.container.image.v1+json",
-    "application/vnd.oci.image.config.v1+json",
-];
 
 /// What the generator needs to know of its invocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,151 +99,6 @@ fn deadline_from_millis(millis: u64, now: SystemTime) -> SystemTime {
         return now + Duration::from_millis(millis);
     }
     SystemTime::UNIX_EPOCH + Duration::from_millis(millis)
-}
-
-/// How a run ended without an error.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// An index was built and pushed ([`SUCCESS`]), or found already there ([`UNCHANGED`]),
-    /// what the pipeline did for it (for the metrics), and its report (the digests written,
-    /// which the custom resource returns).
-    Done {
-        unchanged: bool,
-        work: Work,
-        report: Box<Report>,
-    },
-    /// Nothing to do: the result, why, whether the skip deserves a warning (the push was
-    /// something other than a plain image, or nothing could be indexed) rather than an info
-    /// line (the builder's own output, an untagged V2 push), and the skip as the metrics name
-    /// it.
-    Skipped {
-        result: String,
-        reason: Option<String>,
-        warn: bool,
-        skip: Skip,
-    },
-}
-
-impl Outcome {
-    fn skipped(reason: &SkipReason) -> Self {
-        Outcome::Skipped {
-            result: reason.result_message(),
-            reason: None,
-            warn: false,
-            skip: Skip::from(reason),
-        }
-    }
-
-    fn warned(skip: Skip, result: impl Into<String>, reason: impl Into<String>) -> Self {
-        Outcome::Skipped {
-            result: result.into(),
-            reason: Some(reason.into()),
-            warn: true,
-            skip,
-        }
-    }
-
-    /// Logs the outcome: one line, so that a skip is not reported twice.
-    fn log(&self) {
-        match self {
-            Outcome::Done { unchanged, .. } => tracing::info!("{}", done_result(*unchanged)),
-            Outcome::Skipped {
-                result,
-                reason,
-                warn: true,
-                ..
-            } => tracing::warn!(outcome = "skipped", reason = reason.as_deref(), "{result}"),
-            Outcome::Skipped {
-                result,
-                reason,
-                warn: false,
-                ..
-            } => tracing::info!(outcome = "skipped", reason = reason.as_deref(), "{result}"),
-        }
-    }
-
-    /// How the metrics count it: a redelivered event that finds its index is a skip.
-    fn ending(&self) -> (Ending, Work) {
-        match self {
-            Outcome::Done {
-                unchanged: true,
-                work,
-                ..
-            } => (Ending::Skipped(Skip::Unchanged), *work),
-            Outcome::Done {
-                unchanged: false,
-                work,
-                ..
-            } => (Ending::Indexed, *work),
-            Outcome::Skipped { skip, .. } => (Ending::Skipped(*skip), Work::default()),
-        }
-    }
-
-    fn into_result(self) -> String {
-        match self {
-            Outcome::Done { unchanged, .. } => done_result(unchanged).to_owned(),
-            Outcome::Skipped { result, .. } => result,
-        }
-    }
-}
-
-/// The result of a run that pushed an index or found it there.
-pub(crate) fn done_result(unchanged: bool) -> &'static str {
-    if unchanged { UNCHANGED } else { SUCCESS }
-}
-
-/// Why a run failed. Each is retried by Lambda (twice), then the event goes to the failure
-/// queue with the message.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GeneratorError {
-    /// The event is not a valid ECR image push (the reference's message, lowercase).
-    #[error("ECRImageActionEvent validation error: {0}")]
-    Event(String),
-    /// No registry client could be made: ECR authentication failed, or the event's account and
-    /// region make no registry host.
-    #[error("Remote registry initialization error: {0}")]
-    RegistryInit(String),
-    /// The pushed image could not be read.
-    #[error("Image pull error: {0}")]
-    Pull(#[source] RegistryError),
-    /// Building or pushing the index failed.
-    #[error("SOCI index build error: {0}")]
-    Build(#[source] PipelineError),
-    /// The invocation deadline came too close.
-    #[error(
-        "Invocation timeout error: the invocation deadline was near ({time_left:.1?} were left when the build started, and it stops {margin:?} before the deadline; stopped after {worked:.1?}); nothing was tagged, so a retry starts clean"
-    )]
-    Deadline {
-        /// Time left before the deadline when the build was about to start.
-        time_left: Duration,
-        /// How long before the deadline the build stops.
-        margin: Duration,
-        /// How long the invocation had run.
-        worked: Duration,
-    },
-}
-
-impl GeneratorError {
-    /// A short name of the kind of failure, for Lambda's `errorType`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            GeneratorError::Event(_) => "EventValidationError",
-            GeneratorError::RegistryInit(_) => "RegistryInitializationError",
-            GeneratorError::Pull(_) => "ImagePullError",
-            GeneratorError::Build(_) => "SociIndexBuildError",
-            GeneratorError::Deadline { .. } => "InvocationTimeoutError",
-        }
-    }
-}
-
-impl From<GeneratorError> for lambda_runtime::Diagnostic {
-    fn from(error: GeneratorError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: error.kind().to_owned(),
-            error_message: error.to_string(),
-        }
-    }
 }
 
 /// Handles one event: validates it, skips what needs no index, and builds and pushes the index
@@ -327,26 +167,20 @@ async fn run(
     started: Instant,
 ) -> Result<Outcome, GeneratorError> {
     tracing::info!("Using SOCI index version: {}", config.index_version);
-    let push = ImageActionEvent::from_value(event)
-        .map_err(|e| GeneratorError::Event(lowercase_first(&e.to_string())))?;
+    let push = ImageActionEvent::from_value(event).map_err(GeneratorError::Event)?;
     let span = tracing::Span::current();
     span.record("repository", push.repository());
     span.record("digest", push.digest());
     span.record("tag", push.tag().unwrap_or(""));
 
-    let rules = config.rules();
-    if let PushDecision::Skip(reason) = rules.check(push.repository(), push.tag()) {
+    if let PushDecision::Skip(reason) = config.rules().check(push.repository(), push.tag()) {
         // The reference logs the skip and returns it too: here its result is the one line.
         return Ok(Outcome::skipped(&reason));
     }
-    let output_tag = match (config.index_version, push.tag()) {
-        (IndexVersion::V2, Some(tag)) => {
-            let output = rules.output_tag(tag);
-            tracing::info!("Using original image tag with suffix: {output}");
-            Some(output)
-        }
-        _ => None,
-    };
+    let output_tag = output_tag(config, push.tag())?;
+    if let Some(output) = &output_tag {
+        tracing::info!("Using original image tag with suffix: {output}");
+    }
 
     let target = Target {
         repository: push.repository(),
@@ -356,11 +190,29 @@ async fn run(
     within_deadline(invocation, config, started, async {
         let host = push
             .registry_host()
-            .map_err(|e| GeneratorError::RegistryInit(e.to_string()))?;
+            .map_err(|e| GeneratorError::RegistryInit(e.into()))?;
         let client = connect(&host, config).await?;
-        Box::pin(build(client, &target, config, output_tag, started)).await
+        Box::pin(build(client, &target, config, output_tag.as_ref(), started)).await
     })
     .await
+}
+
+/// The tag of the V2 output, `<tag><suffix>`, checked before anything is read or written
+/// (a registry refuses a bad tag only when it is written, after everything else of the
+/// conversion); `None` for V1, and for untagged pushes (which V2 skips).
+pub(crate) fn output_tag(
+    config: &GeneratorConfig,
+    tag: Option<&str>,
+) -> Result<Option<Tag>, GeneratorError> {
+    match (config.index_version, tag) {
+        (IndexVersion::V2, Some(tag)) => {
+            let tag: Tag = tag.parse().map_err(GeneratorError::OutputTag)?;
+            soci_core::output_tag(&tag, &config.tag_suffix)
+                .map(Some)
+                .map_err(GeneratorError::OutputTag)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Runs `work` until [`GeneratorConfig::deadline_margin`] before the invocation deadline, and
@@ -406,7 +258,7 @@ pub(crate) async fn build(
     client: Arc<RegistryClient>,
     target: &Target<'_>,
     config: &GeneratorConfig,
-    output_tag: Option<String>,
+    output_tag: Option<&Tag>,
     started: Instant,
 ) -> Result<Outcome, GeneratorError> {
     let repository = target.repository.to_owned();
@@ -433,7 +285,11 @@ pub(crate) async fn build(
         }
         Err(error @ RegistryError::Protocol { .. }) => {
             return match unsupported_manifest(&client, &repository, target.digest).await {
-                Some(reason) => Ok(Outcome::warned(Skip::NotAnImage, NOT_AN_IMAGE, reason)),
+                Some(reason) => Ok(Outcome::warned(
+                    Skip::NotAnImage,
+                    NOT_AN_IMAGE,
+                    reason.to_string(),
+                )),
                 None => Err(GeneratorError::Pull(error)),
             };
         }
@@ -448,15 +304,14 @@ pub(crate) async fn build(
     }
 
     let destination = Destination::Registry { client, repository };
-    let build = config.build_config();
-    let progress = progress_logger();
-    let result = match &output_tag {
+    let progress = Some(log::progress_logger());
+    let result = match output_tag {
         Some(tag) => {
             Box::pin(soci_registry::convert(
                 &image,
                 &destination,
                 tag,
-                &build,
+                &config.build,
                 progress,
             ))
             .await
@@ -465,7 +320,7 @@ pub(crate) async fn build(
             Box::pin(soci_registry::create(
                 &image,
                 &destination,
-                &build,
+                &config.build,
                 progress,
             ))
             .await
@@ -473,7 +328,7 @@ pub(crate) async fn build(
     };
     match result {
         Ok(report) => {
-            log_report(&report, started.elapsed());
+            log::log_report(&report, started.elapsed());
             Ok(Outcome::Done {
                 unchanged: report.unchanged,
                 work: Work::of(&report),
@@ -491,7 +346,7 @@ pub(crate) async fn build(
             warn: false,
             skip: Skip::SourceMoved,
         }),
-        Err(PipelineError::NoPlatforms) => Ok(Outcome::warned(
+        Err(PipelineError::Plan(PlanError::NoPlatforms)) => Ok(Outcome::warned(
             Skip::NotAnImage,
             NOT_AN_IMAGE,
             "Image manifest validation error: the image index lists no platform image",
@@ -508,201 +363,46 @@ async fn unsupported_manifest(
     client: &RegistryClient,
     repository: &str,
     digest: &str,
-) -> Option<String> {
+) -> Option<NotAnImage> {
     let manifest = client.get_manifest(repository, digest).await.ok()?;
-    let body: Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
-    let media_type = match manifest.media_type.as_str() {
-        "" | "application/json" => body["mediaType"].as_str().unwrap_or_default(),
-        declared => declared,
-    };
-    if DOCKER_SCHEMA1_TYPES.contains(&media_type) || body["schemaVersion"] == 1 {
-        Some(format!(
-            "a Docker image manifest schema 1 ({media_type}), which has no layer sizes or config and cannot be indexed: push the image again with a current Docker, or copy it as schema 2 (skopeo copy --format v2s2)"
-        ))
-    } else if media_type == OCI_ARTIFACT_MANIFEST {
-        Some(format!(
-            "an OCI artifact manifest ({media_type}), not an image"
-        ))
-    } else if !INDEXABLE_TYPES.contains(&media_type) {
-        Some(format!(
-            "a manifest of type {media_type:?}, not an image index or image manifest"
-        ))
-    } else {
-        None
-    }
+    soci_core::check_manifest_type(&manifest.media_type, &manifest.bytes).err()
 }
 
-/// A client of the ECR registry `host` with an ECR token, or of the test registry.
+/// Whether an opened image is one to index: image indexes are indexed per platform; a single
+/// manifest must have an image config (signatures, attestations and SOCI indexes do not).
+fn check_image(image: &Image) -> Result<(), NotAnImage> {
+    if image.is_index() {
+        return Ok(());
+    }
+    soci_core::check_image_manifest(&image.bytes)
+}
+
+/// A client of the ECR registry `host` with an ECR token, or of the test registry
+/// ([`GeneratorConfig::registry_endpoint`]): with an ECR token when `ECR_ENDPOINT` is set too,
+/// anonymous otherwise.
 pub(crate) async fn connect(
     host: &str,
     config: &GeneratorConfig,
 ) -> Result<Arc<RegistryClient>, GeneratorError> {
-    let init = |e: &dyn std::fmt::Display| GeneratorError::RegistryInit(e.to_string());
-    let ecr_endpoint = config.ecr_endpoint.as_deref();
-    let (registry, credentials) = match &config.registry_endpoint {
-        Some(endpoint) => {
-            let credentials = match ecr_endpoint {
-                Some(_) => ecr_credentials(host, ecr_endpoint)
-                    .await
-                    .map_err(|e| init(&e))?,
-                None => Credentials::Anonymous,
-            };
-            (endpoint.as_str(), credentials)
-        }
-        None => {
-            let credentials = ecr_credentials(host, ecr_endpoint)
-                .await
-                .map_err(|e| init(&e))?;
-            (host, credentials)
-        }
-    };
+    let mut connection = Connection::default();
+    connection.plain_http = config.plain_http;
+    connection.ecr_endpoint = config.ecr_endpoint.clone();
+    connection.registry_override = config.registry_endpoint.clone();
+    if config.registry_endpoint.is_some() && config.ecr_endpoint.is_none() {
+        connection.credentials = Some(Credentials::Anonymous);
+    }
     tracing::info!(
-        registry,
-        credentials = credentials.describe(),
+        registry = connection.registry_override.as_deref().unwrap_or(host),
+        credentials = connection
+            .credentials
+            .as_ref()
+            .map_or_else(|| "ECR token".to_owned(), Credentials::describe),
         "Connecting to the registry"
     );
-    let options = ClientOptions {
-        plain_http: config.plain_http,
-        credentials,
-        ..ClientOptions::default()
-    };
-    RegistryClient::new(registry, options)
-        .map(Arc::new)
-        .map_err(|e| init(&e))
-}
-
-/// Image indexes are indexed per platform; a single manifest must have an image config
-/// (signatures, attestations and SOCI indexes do not).
-fn check_image(image: &Image) -> Result<(), String> {
-    if image.is_index() {
-        return Ok(());
-    }
-    let manifest: Value = serde_json::from_slice(&image.bytes)
-        .map_err(|e| format!("not a valid image manifest: {e}"))?;
-    match manifest["config"]["mediaType"].as_str().unwrap_or("") {
-        "" => Err("not a valid image manifest: empty config media type".to_owned()),
-        media_type if IMAGE_CONFIG_TYPES.contains(&media_type) => Ok(()),
-        other => Err(format!(
-            "not a valid image manifest: unexpected config media type: {other}, expected one of: [{}]",
-            IMAGE_CONFIG_TYPES.join(" ")
-        )),
-    }
-}
-
-/// Logs the layers' progress at debug level, in the invocation's span (the pipeline reports
-/// from its own tasks and threads).
-fn progress_logger() -> Arc<dyn Fn(Progress) + Send + Sync> {
-    let span = tracing::Span::current();
-    Arc::new(move |event| {
-        let _entered = span.enter();
-        match event {
-            Progress::Started { digest, size } => {
-                tracing::debug!(layer = digest, size, "layer started");
-            }
-            Progress::Done {
-                digest,
-                ztoc_digest,
-                ztoc_size,
-            } => {
-                tracing::debug!(layer = digest, ztoc_digest, ztoc_size, "layer zTOC built");
-            }
-            _ => {}
-        }
-    })
-}
-
-/// One line per layer, one per platform, and the totals.
-fn log_report(report: &Report, elapsed: Duration) {
-    for platform in &report.platforms {
-        for layer in &platform.layers {
-            let (digest, size, media_type) = (&layer.digest, layer.size, &layer.media_type);
-            let platform = &platform.platform;
-            match &layer.outcome {
-                LayerOutcome::Built { ztoc, ztoc_size } => tracing::info!(
-                    platform,
-                    layer = digest,
-                    size,
-                    media_type,
-                    outcome = "built",
-                    ztoc_digest = ztoc,
-                    ztoc_size,
-                    "layer indexed"
-                ),
-                LayerOutcome::Reused { ztoc, ztoc_size } => tracing::info!(
-                    platform,
-                    layer = digest,
-                    size,
-                    media_type,
-                    outcome = "reused",
-                    ztoc_digest = ztoc,
-                    ztoc_size,
-                    "layer's zTOC of an earlier run reused"
-                ),
-                LayerOutcome::Skipped { reason } => tracing::info!(
-                    platform,
-                    layer = digest,
-                    size,
-                    media_type,
-                    outcome = "skipped",
-                    reason,
-                    "layer skipped"
-                ),
-            }
-        }
-        let soci_index = platform.soci_index.as_ref().map(|d| d.digest.as_str());
-        tracing::info!(
-            platform = platform.platform,
-            manifest = platform.manifest,
-            soci_index = soci_index.unwrap_or(""),
-            layers = platform.layers.len(),
-            ztocs = platform
-                .layers
-                .iter()
-                .filter(|l| l.outcome.ztoc().is_some())
-                .count(),
-            "platform indexed"
-        );
-    }
-    let index_digest = match &report.image_index {
-        Some(index) => index.digest.clone(),
-        None => report
-            .platforms
-            .iter()
-            .filter_map(|p| p.soci_index.as_ref().map(|d| d.digest.as_str()))
-            .collect::<Vec<_>>()
-            .join(","),
-    };
-    tracing::Span::current().record("index_digest", index_digest.as_str());
-    let seconds = elapsed.as_secs_f64();
-    let megabytes_per_second = if seconds > 0.0 {
-        report.bytes_indexed as f64 / 1e6 / seconds
-    } else {
-        0.0
-    };
-    let what = if report.image_index.is_some() {
-        "OCI Index"
-    } else {
-        "SOCI Index"
-    };
-    tracing::info!(
-        index_version = report.index_version,
-        index_digest,
-        tag = report.tag.as_deref().unwrap_or(""),
-        unchanged = report.unchanged,
-        bytes_indexed = report.bytes_indexed,
-        seconds,
-        megabytes_per_second,
-        "Generated {what} Digest: {index_digest}"
-    );
-}
-
-/// The reference's generator writes the validation messages in lowercase (`the event's …`).
-fn lowercase_first(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    connection
+        .client(host)
+        .await
+        .map_err(|e| GeneratorError::RegistryInit(e.into()))
 }
 
 #[cfg(test)]
@@ -720,14 +420,5 @@ mod tests {
             deadline_from_millis(600_000, now),
             now + Duration::from_secs(600)
         );
-    }
-
-    #[test]
-    fn validation_messages_are_lowercase() {
-        assert_eq!(
-            lowercase_first("The event's 'source' must be 'aws.ecr'"),
-            "the event's 'source' must be 'aws.ecr'"
-        );
-        assert_eq!(lowercase_first(""), "");
     }
 }

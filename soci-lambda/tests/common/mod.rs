@@ -1,5 +1,6 @@
-//! Shared by the integration tests: moto's API, test images pushed with the registry client,
-//! ECR push events, and the functions' logs captured. The registries and moto's server come from `soci_registry::testing`:
+//! Shared by the integration tests: the generator's configuration and invocation against a test
+//! registry, moto's API, test images pushed with the registry client, ECR push events, and the
+//! functions' logs captured. The registries and moto's server come from `soci_registry::testing`:
 //! tests that need `docker-registry` or `moto_server` are ignored unless `--include-ignored`,
 //! as `.ci/run` runs them.
 
@@ -8,16 +9,54 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use soci_lambda::{GeneratorConfig, IndexVersion, Invocation};
 use soci_registry::RegistryClient;
+use soci_registry::testing::TestRegistry;
 
 pub const ACCOUNT: &str = "123456789012";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const SOCI_INDEX_V2: &str = "application/vnd.amazon.soci.index.v2+json";
+
+/// Layers this size and up get a zTOC in these tests (the template's 10 MiB would make slow
+/// tests).
+pub const MIN_LAYER_SIZE: u64 = 100_000;
+
+/// The request id of [`invocation`], logged with every line and written in the metrics.
+pub const REQUEST_ID: &str = "7a1b2c3d-request";
+
+/// The generator's configuration building `version` in the test registry at `registry`
+/// (plain HTTP, anonymous), with [`MIN_LAYER_SIZE`] and two layers at once.
+pub fn config(registry: &str, version: IndexVersion) -> GeneratorConfig {
+    let mut config = GeneratorConfig {
+        index_version: version,
+        registry_endpoint: Some(registry.to_owned()),
+        plain_http: true,
+        ..GeneratorConfig::default()
+    };
+    config.build.min_layer_size = MIN_LAYER_SIZE;
+    config.build.concurrency = 2;
+    config
+}
+
+/// An invocation with `time_left` before its deadline.
+pub fn invocation(time_left: Duration) -> Invocation {
+    Invocation {
+        request_id: REQUEST_ID.to_owned(),
+        deadline: SystemTime::now() + time_left,
+    }
+}
+
+/// An invocation with all the time a test needs.
+pub fn plenty() -> Invocation {
+    invocation(Duration::from_secs(600))
+}
 
 /// A bare HTTP/1.1 POST to moto (its own API and the IAM query API need no AWS client);
 /// returns the status and body.
@@ -180,6 +219,66 @@ pub async fn push_index(
         .put_manifest(repository, tag, Bytes::from(index), OCI_INDEX)
         .await
         .unwrap()
+}
+
+/// What a V2 conversion writes: its zTOC blobs and its manifests (SOCI indexes, the
+/// SOCI-enabled image index). The SOCI indexes' config is left out: it is OCI's empty JSON
+/// blob, which registries may hold in every repository.
+pub struct Writes {
+    pub ztocs: Vec<String>,
+    pub manifests: Vec<String>,
+}
+
+/// What the generator's V2 conversion of `platforms` pushed as `tag` writes, learnt by running
+/// it against a registry of its own with [`config`]: zTOCs and indexes depend only on the
+/// image and the build settings, so these are the digests any registry would be sent.
+pub async fn conversion_writes(platforms: &[Platform], tag: &str) -> Writes {
+    let registry = TestRegistry::start();
+    let client = registry.client();
+    let image = push_index(&client, "twin", tag, platforms).await;
+    let event = push_event("twin", &image, Some(tag));
+    let config = config(&registry.addr, IndexVersion::V2);
+    let result = soci_lambda::generator::handle(&event, &config, &plenty()).await;
+    assert_eq!(result.unwrap(), soci_lambda::generator::SUCCESS);
+    let json = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).unwrap();
+    let converted = client
+        .get_manifest("twin", &format!("{tag}-soci"))
+        .await
+        .unwrap();
+    let mut manifests = vec![digest(&converted.bytes)];
+    let mut ztocs = Vec::new();
+    for entry in json(&converted.bytes)["manifests"].as_array().unwrap() {
+        if entry["artifactType"] != SOCI_INDEX_V2 {
+            continue;
+        }
+        let soci_index = entry["digest"].as_str().unwrap();
+        manifests.push(soci_index.to_owned());
+        let soci_index = json(&client.get_manifest("twin", soci_index).await.unwrap().bytes);
+        for ztoc in soci_index["layers"].as_array().unwrap() {
+            ztocs.push(ztoc["digest"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(manifests.len() > 1 && !ztocs.is_empty());
+    Writes { ztocs, manifests }
+}
+
+/// Asserts that `repository` holds none of `writes`, and no manifest tagged `output_tag`.
+pub async fn assert_nothing_written(
+    client: &RegistryClient,
+    repository: &str,
+    writes: &Writes,
+    output_tag: &str,
+) {
+    for ztoc in &writes.ztocs {
+        let pushed = client.blob_exists(repository, ztoc).await.unwrap();
+        assert!(!pushed, "zTOC {ztoc} was pushed");
+    }
+    for manifest in &writes.manifests {
+        let pushed = client.manifest_digest(repository, manifest).await.unwrap();
+        assert_eq!(pushed, None, "manifest {manifest} was pushed");
+    }
+    let tagged = client.manifest_digest(repository, output_tag).await;
+    assert!(!matches!(tagged, Ok(Some(_))), "{output_tag} was tagged");
 }
 
 /// An ECR push event of `repository@digest` with `tag` (`None`: untagged) in us-west-2.
