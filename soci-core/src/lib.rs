@@ -23,6 +23,7 @@ mod index;
 mod json;
 mod manifest;
 mod policy;
+pub mod prefetch;
 pub mod select;
 mod span;
 
