@@ -65,8 +65,8 @@ pub use logging::{
 pub use lookup::{LayerZtoc, LookupError, find_indexes_for, search_order, topmost_with_file};
 pub use pipeline::{
     BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
-    LayerResult, LayerVerdict, PipelineError, PlatformReport, Progress, Report, VerifyConfig,
-    build_ztoc, build_ztocs, convert, create, find_indexes, verify,
+    LayerResult, LayerVerdict, PipelineError, PlatformReport, PrefetchVerdict, Progress, Report,
+    VerifyConfig, build_ztoc, build_ztocs, convert, create, find_indexes, verify, verify_prefetch,
 };
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef, TAG_RULE, is_valid_tag};
 pub use source::{BlobReader, Source};

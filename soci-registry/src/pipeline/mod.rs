@@ -12,6 +12,7 @@
 
 mod discover;
 mod layers;
+mod prefetch;
 mod report;
 mod reuse;
 mod verify;
@@ -23,8 +24,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use soci_core::{
     ConvertError, DISABLE_XATTRS, Descriptor, Document, ImageIndex, ImageManifest, IndexVersion,
-    LayerDecision, Platform, PlatformIndex, PolicyError, SOCI_INDEX_V2, SourceImage, soci_index,
-    ztoc_descriptor,
+    LayerDecision, Platform, PlatformIndex, PolicyError, SOCI_INDEX_V2, SourceImage,
+    soci_index_with_prefetch, ztoc_descriptor,
 };
 use soci_ztoc::{BuildOptions, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE, Ztoc};
 
@@ -32,6 +33,7 @@ use discover::list_referrers;
 pub use discover::{FoundIndex, find_indexes};
 use layers::build_and_store_ztocs;
 pub use layers::{BuiltZtoc, LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
+pub use prefetch::{PrefetchVerdict, verify_prefetch};
 pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
 use reuse::{Candidate, Reusable};
 pub use verify::{FileCheck, LayerVerdict, VerifyConfig, verify};
@@ -62,6 +64,9 @@ pub struct BuildConfig {
     /// V2: write the SOCI-enabled image even if no layer got a zTOC (its tag then exists for
     /// deployments that expect it), instead of failing with [`PipelineError::NoZtocs`].
     pub allow_empty: bool,
+    /// Files to prefetch (the Go CLI's `--prefetch-file`): each layer with a zTOC holding any
+    /// gets a prefetch artifact in the index (index.md §9). Empty, the default, for none.
+    pub prefetch_files: Vec<String>,
 }
 
 impl Default for BuildConfig {
@@ -75,6 +80,7 @@ impl Default for BuildConfig {
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             force: false,
             allow_empty: false,
+            prefetch_files: Vec::new(),
         }
     }
 }
@@ -151,6 +157,8 @@ struct Work {
     manifest: ImageManifest,
     /// The zTOC of each layer, in manifest order, once known.
     ztocs: Vec<Option<Descriptor>>,
+    /// Its prefetch artifacts, once made.
+    prefetch: soci_core::prefetch::Prefetch,
     report: PlatformReport,
 }
 
@@ -160,6 +168,8 @@ struct Indexed {
     work: Vec<Work>,
     reused: Vec<Candidate>,
     bytes_indexed: u64,
+    /// The span ranges of the prefetch paths in each zTOC searched so far, by zTOC digest.
+    located: HashMap<String, Vec<Option<soci_core::prefetch::PrefetchSpan>>>,
 }
 
 /// Builds a SOCI index V1 for each platform of `image` and writes it to `destination` as a
@@ -190,17 +200,26 @@ pub async fn create(
         };
         referrers.push(listed);
     }
-    let mut indexed =
-        index_platforms(image, destination, platforms, config, &reusable, progress).await?;
+    let mut indexed = index_platforms(
+        image,
+        destination,
+        platforms,
+        config,
+        &reusable,
+        progress.clone(),
+    )
+    .await?;
+    prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
     let documents: Vec<Option<Document>> = indexed
         .work
         .iter()
         .map(|w| {
             let ztocs: Vec<Descriptor> = w.ztocs.iter().flatten().cloned().collect();
             (!ztocs.is_empty()).then(|| {
-                soci_index(
+                soci_index_with_prefetch(
                     IndexVersion::V1,
                     ztocs,
+                    w.prefetch.descriptors(),
                     Some(&w.entry.descriptor),
                     &config.build_tool_identifier,
                 )
@@ -250,6 +269,7 @@ pub async fn create(
                 .await?;
         }
         store_ztocs(destination, &indexed.reused, config.concurrency).await?;
+        prefetch::store_artifacts(destination, &indexed.work).await?;
         for (doc, work) in documents.iter().zip(&indexed.work) {
             if let Some(doc) = doc {
                 destination.put_manifest(doc).await?;
@@ -312,8 +332,16 @@ pub async fn convert(
         }
     }
     let single_platform = (!image.is_index()).then(|| platforms[0].platform.clone());
-    let mut indexed =
-        index_platforms(image, destination, platforms, config, &reusable, progress).await?;
+    let mut indexed = index_platforms(
+        image,
+        destination,
+        platforms,
+        config,
+        &reusable,
+        progress.clone(),
+    )
+    .await?;
+    prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
 
     let indexes: Vec<PlatformIndex> = indexed
         .work
@@ -323,7 +351,13 @@ pub async fn convert(
             (!ztocs.is_empty()).then(|| PlatformIndex {
                 manifest_digest: w.entry.descriptor.digest.clone(),
                 platform: w.entry.platform.clone(),
-                index: soci_index(IndexVersion::V2, ztocs, None, &config.build_tool_identifier),
+                index: soci_index_with_prefetch(
+                    IndexVersion::V2,
+                    ztocs,
+                    w.prefetch.descriptors(),
+                    None,
+                    &config.build_tool_identifier,
+                ),
             })
         })
         .collect();
@@ -533,6 +567,7 @@ async fn index_platforms(
             entry,
             manifest,
             ztocs,
+            prefetch: Default::default(),
         });
     }
 
@@ -550,11 +585,13 @@ async fn index_platforms(
         &layer_jobs,
         config.concurrency,
         progress,
+        &soci_core::prefetch::clean_prefetch_paths(&config.prefetch_files),
     )
     .await;
     let mut errors: Vec<Arc<LayerError>> = Vec::new();
     let mut stored = HashSet::new();
     let mut bytes_indexed = 0;
+    let mut located = HashMap::new();
     for ((w, i, job), result) in jobs.iter().zip(results) {
         match result {
             Ok(built) => {
@@ -574,6 +611,7 @@ async fn index_platforms(
                 if stored.insert(built.digest.clone()) {
                     bytes_indexed += job.size;
                 }
+                located.insert(built.digest.clone(), built.prefetch.clone());
             }
             Err(e) => {
                 if !errors.iter().any(|known| Arc::ptr_eq(known, &e)) {
@@ -589,6 +627,7 @@ async fn index_platforms(
         work,
         reused,
         bytes_indexed,
+        located,
     })
 }
 
