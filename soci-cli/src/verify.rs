@@ -190,7 +190,14 @@ fn write_verdicts(out: &mut impl Write, c: &Checked<'_>) -> std::io::Result<()> 
             short(&p.layer)
         )?;
         if p.is_ok() {
-            write!(out, "  {} span ranges, {} spans", p.span_ranges, p.spans)?;
+            write!(
+                out,
+                "  {} span range{}, {} span{}",
+                p.span_ranges,
+                plural(p.span_ranges == 1),
+                p.spans,
+                plural(p.spans == 1)
+            )?;
             if let Some(n) = p.ztoc_spans {
                 write!(out, " of the zTOC's {n}")?;
             }
@@ -201,6 +208,11 @@ fn write_verdicts(out: &mut impl Write, c: &Checked<'_>) -> std::io::Result<()> 
         }
     }
     Ok(())
+}
+
+/// The `s` of a plural, unless there is one.
+fn plural(one: bool) -> &'static str {
+    if one { "" } else { "s" }
 }
 
 /// How many zTOCs and prefetch artifacts were checked, and how many failed.
@@ -230,13 +242,12 @@ impl Tally {
 
     /// `3 zTOCs`, or `1 zTOC and 2 prefetch artifacts` when there are some.
     fn checked(&self) -> String {
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        let mut text = format!("{} zTOC{}", self.total, plural(self.total));
+        let mut text = format!("{} zTOC{}", self.total, plural(self.total == 1));
         if self.prefetch_total > 0 {
             text.push_str(&format!(
                 " and {} prefetch artifact{}",
                 self.prefetch_total,
-                plural(self.prefetch_total)
+                plural(self.prefetch_total == 1)
             ));
         }
         text
