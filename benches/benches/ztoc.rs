@@ -27,10 +27,7 @@ fn build_vs_inflate(c: &mut Criterion) {
         for (name, threaded) in [("build_ztoc", false), ("build_ztoc_threaded", true)] {
             group.bench_function(name, |b| {
                 b.iter(|| {
-                    let options = BuildOptions {
-                        threaded,
-                        ..BuildOptions::default()
-                    };
+                    let options = BuildOptions::default().with_threaded(threaded);
                     let mut builder = Builder::new(options).unwrap();
                     for chunk in layer.chunks(1 << 20) {
                         builder.feed(chunk).unwrap();

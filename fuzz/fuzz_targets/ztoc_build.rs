@@ -11,16 +11,14 @@ fuzz_target!(|data: &[u8]| {
     let [mode, span, chunk, layer @ ..] = data else {
         return;
     };
-    let options = BuildOptions {
-        span_size: i64::from(*span) * 512,
-        compression: if mode & 1 == 0 {
+    let options = BuildOptions::default()
+        .with_span_size(i64::from(*span) * 512)
+        .with_compression(if mode & 1 == 0 {
             CompressionAlgorithm::Gzip
         } else {
             CompressionAlgorithm::Uncompressed
-        },
-        threaded: mode & 2 != 0,
-        ..BuildOptions::default()
-    };
+        })
+        .with_threaded(mode & 2 != 0);
     let Ok(mut builder) = Builder::new(options) else {
         return;
     };

@@ -2,7 +2,7 @@
 //! it, chosen from the typed errors the libraries return (the message itself already says what
 //! failed).
 
-use soci_core::SpanSizeError;
+use soci_core::{PlanError, SpanSizeError};
 use soci_registry::{LayerError, LookupError, PipelineError, RegistryError};
 
 use crate::build::Retag;
@@ -181,7 +181,7 @@ fn pipeline(e: &PipelineError, plain_http: &PlainHttp) -> Vec<String> {
              to write the SOCI-enabled image anyway",
             soci_core::DEFAULT_MIN_LAYER_SIZE
         )],
-        PipelineError::PlatformNotFound { .. } => vec![
+        PipelineError::Plan(PlanError::PlatformNotFound { .. }) => vec![
             "name one of the image's platforms with --platform, or leave it out to index them all"
                 .into(),
         ],

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use soci_core::{Platform, validate_span_size};
+use soci_core::{Platform, SpanSize, Tag};
 use soci_registry::{BuildConfig, Image, ImageRef, Source};
 use soci_ztoc::{DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE};
 
@@ -104,26 +104,26 @@ impl BuildArgs {
     /// The pipeline's configuration; refuses a span size `soci_core` does not accept and a
     /// prefetch list that cannot be read.
     fn config(&self, allow_empty: bool) -> anyhow::Result<BuildConfig> {
-        let defaults = BuildConfig::default();
-        let mut prefetch_files = self.prefetch_files.clone();
-        if let Some(path) = &self.prefetch_files_json {
-            prefetch_files.extend(read_prefetch_list(path)?);
+        let mut config = BuildConfig::default();
+        config.span_size = SpanSize::checked(self.span_size, self.allow_small_spans)?;
+        config.min_layer_size = self.min_layer_size;
+        config
+            .build_tool_identifier
+            .clone_from(&self.build_tool_identifier);
+        config.xattr_optimization = self.optimizations.contains(&Optimization::Xattr);
+        if !self.all_platforms {
+            config.platforms.clone_from(&self.platforms);
         }
-        Ok(BuildConfig {
-            span_size: validate_span_size(self.span_size, self.allow_small_spans)?,
-            min_layer_size: self.min_layer_size,
-            build_tool_identifier: self.build_tool_identifier.clone(),
-            xattr_optimization: self.optimizations.contains(&Optimization::Xattr),
-            platforms: if self.all_platforms {
-                Vec::new()
-            } else {
-                self.platforms.clone()
-            },
-            concurrency: self.jobs.map_or(defaults.concurrency, usize::from),
-            force: self.force,
-            allow_empty,
-            prefetch_files,
-        })
+        if let Some(jobs) = self.jobs {
+            config.concurrency = usize::from(jobs);
+        }
+        config.force = self.force;
+        config.allow_empty = allow_empty;
+        config.prefetch_files.clone_from(&self.prefetch_files);
+        if let Some(path) = &self.prefetch_files_json {
+            config.prefetch_files.extend(read_prefetch_list(path)?);
+        }
+        Ok(config)
     }
 }
 
@@ -196,7 +196,7 @@ impl CreateArgs {
         let reporter = Reporter::new(self.report.quiet, "->");
         reporter.say(&format!("Indexing {} (SOCI index V1)", self.source));
         let result =
-            soci_registry::create(&image, &destination, &config, reporter.callback()).await;
+            soci_registry::create(&image, &destination, &config, Some(reporter.callback())).await;
         reporter.finish();
         let report =
             result.with_context(|| format!("cannot create a SOCI index of {}", self.source))?;
@@ -274,7 +274,7 @@ impl ConvertArgs {
             self.tag.as_deref(),
             self.dest.as_ref().and_then(RefArg::typed_tag),
         ) {
-            (Some(tag), _) | (None, Some(tag)) => tag.to_owned(),
+            (Some(tag), _) | (None, Some(tag)) => tag.parse::<Tag>()?,
             (None, None) => match &source_tag {
                 Some(tag) => {
                     if !self.build.force
@@ -287,7 +287,7 @@ impl ConvertArgs {
                         }
                         .into());
                     }
-                    format!("{tag}{}", self.tag_suffix)
+                    soci_core::output_tag(&tag.parse()?, &self.tag_suffix)?
                 }
                 None => bail!(
                     "{} names no tag to derive the result's from; give DEST a tag or pass --tag",
@@ -295,7 +295,6 @@ impl ConvertArgs {
                 ),
             },
         };
-        validate_tag(&tag)?;
         let output = dest.at_tag(&tag);
         if !self.build.force
             && source_tag.as_deref() == Some(tag.as_str())
@@ -314,8 +313,14 @@ impl ConvertArgs {
         tracing::debug!(%output, ?config, "converting into a SOCI-enabled image");
         let reporter = Reporter::new(self.report.quiet, "->");
         reporter.say(&format!("Converting {} into {output}", self.source));
-        let result =
-            soci_registry::convert(&image, &destination, &tag, &config, reporter.callback()).await;
+        let result = soci_registry::convert(
+            &image,
+            &destination,
+            &tag,
+            &config,
+            Some(reporter.callback()),
+        )
+        .await;
         reporter.finish();
         let report = result.with_context(|| format!("cannot convert {}", self.source))?;
         summary::print(
@@ -413,12 +418,3 @@ impl std::fmt::Display for Retag {
 }
 
 impl std::error::Error for Retag {}
-
-/// A tag registries accept, checked before anything is built.
-fn validate_tag(tag: &str) -> anyhow::Result<()> {
-    if soci_registry::is_valid_tag(tag) {
-        Ok(())
-    } else {
-        anyhow::bail!("{tag:?} is not a valid tag: {}", soci_registry::TAG_RULE)
-    }
-}

@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use soci_registry::{Connection, Credentials, ImageRef, ParallelReads};
+use soci_registry::{Connection, Credentials, ImageRef};
 
 use crate::advice::{PlainHttp, Side};
 use crate::refs::RefArg;
@@ -55,16 +55,12 @@ impl ConnectArgs {
             }
             None => None,
         };
-        Ok(Connection {
-            plain_http: self.plain_http,
-            credentials,
-            ecr_endpoint: self.ecr_endpoint.clone(),
-            parallel: ParallelReads {
-                connections: usize::from(self.connections),
-                ..ParallelReads::default()
-            },
-            ..Connection::default()
-        })
+        let mut connection = Connection::default();
+        connection.plain_http = self.plain_http;
+        connection.credentials = credentials;
+        connection.ecr_endpoint.clone_from(&self.ecr_endpoint);
+        connection.parallel.connections = usize::from(self.connections);
+        Ok(connection)
     }
 }
 
@@ -91,14 +87,10 @@ impl SideArgs {
         connect: &ConnectArgs,
     ) -> anyhow::Result<(Connection, Connection)> {
         let source = connect.connection()?;
-        let dest = Connection {
-            plain_http: source.plain_http || self.dest_plain_http,
-            ..source.clone()
-        };
-        let source = Connection {
-            plain_http: source.plain_http || self.src_plain_http,
-            ..source
-        };
+        let mut dest = source.clone();
+        dest.plain_http |= self.dest_plain_http;
+        let mut source = source;
+        source.plain_http |= self.src_plain_http;
         Ok((source, dest))
     }
 
@@ -139,7 +131,7 @@ mod tests {
     fn connections_default_to_the_librarys() {
         let flags = Flags::parse_from(["socix"]);
         let connection = flags.connect.connection().unwrap();
-        assert_eq!(connection.parallel, ParallelReads::default());
+        assert_eq!(connection.parallel, soci_registry::ParallelReads::default());
         let flags = Flags::parse_from(["socix", "--connections", "1"]);
         assert_eq!(flags.connect.connection().unwrap().parallel.connections, 1);
         assert!(Flags::try_parse_from(["socix", "--connections", "0"]).is_err());

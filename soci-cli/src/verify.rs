@@ -96,7 +96,8 @@ impl VerifyArgs {
                 version(index.version),
                 platform(index)
             ));
-            let result = soci_registry::verify(&image, index, &config, reporter.callback()).await;
+            let result =
+                soci_registry::verify(&image, index, &config, Some(reporter.callback())).await;
             reporter.finish();
             let layers = result
                 .with_context(|| format!("cannot verify the SOCI index {}", index.index.digest))?;

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use soci_core::select::{self, SelectError};
-use soci_core::{Descriptor, LAYER_DIGEST, Platform};
+use soci_core::{Descriptor, LAYER_DIGEST, Platform, SpanSize};
 use soci_registry::{FoundIndex, LayerZtoc, LookupError};
 use soci_ztoc::{
     BuildOptions, Builder, CompressionAlgorithm, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE,
@@ -148,7 +148,7 @@ struct Created<'a> {
 
 impl CreateArgs {
     fn run(self) -> anyhow::Result<()> {
-        let span_size = soci_core::validate_span_size(self.span_size, self.allow_small_spans)?;
+        let span_size = SpanSize::checked(self.span_size, self.allow_small_spans)?.get();
         let open = || {
             File::open(&self.layer).with_context(|| format!("cannot open {}", self.layer.display()))
         };
@@ -165,13 +165,12 @@ impl CreateArgs {
                     .with_context(|| format!("cannot index {}", self.layer.display()))?
             }
         };
-        let options = BuildOptions {
-            span_size,
-            build_tool_identifier: self.build_tool_identifier.clone(),
-            compression,
+        let options = BuildOptions::default()
+            .with_span_size(span_size)
+            .with_build_tool_identifier(self.build_tool_identifier.clone())
+            .with_compression(compression)
             // One layer at a time here: a free core hashes spans while this one inflates.
-            threaded: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
-        };
+            .with_threaded(std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
         let ztoc = Builder::build(BufReader::with_capacity(1 << 20, open()?), options)
             .with_context(|| format!("cannot index {}", self.layer.display()))?;
         let bytes = ztoc

@@ -3,11 +3,9 @@
 //! SOCI index manifests — the "SOCI-enabled" image.
 
 use crate::descriptor::{Descriptor, Platform};
-use crate::index::{IMAGE_MANIFEST_DIGEST, INDEX_DIGEST, SOCI_INDEX_V2};
-use crate::manifest::{
-    DOCKER_MANIFEST_LIST, Document, ImageIndex, ImageManifest, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
-    ParseError,
-};
+use crate::index::{IMAGE_MANIFEST_DIGEST, INDEX_DIGEST};
+use crate::manifest::{Document, ImageIndex, ImageManifest, ParseError};
+use crate::media_type::{DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, SOCI_INDEX_V2};
 
 /// The SOCI index V2 built for one platform's image manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]

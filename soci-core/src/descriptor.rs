@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::digest::sha256_digest;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 /// Annotations: a sorted map, as Go's encoder sorts map keys.
 pub type Annotations = BTreeMap<String, String>;
@@ -57,17 +57,6 @@ impl Descriptor {
             ..Descriptor::default()
         }
     }
-}
-
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(71);
-    s.push_str("sha256:");
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }
 
 /// A platform (`architecture`, `os`, then the optional fields).

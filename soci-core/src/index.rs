@@ -2,14 +2,9 @@
 //! the SOCI artifact type, whose layers are the zTOCs, with a `subject` in V1.
 
 use crate::descriptor::{Annotations, Descriptor};
-use crate::manifest::{Document, ImageManifest, OCI_MANIFEST};
+use crate::manifest::{Document, ImageManifest};
+use crate::media_type::{OCI_MANIFEST, SOCI_INDEX_V1, SOCI_INDEX_V2, ZTOC_MEDIA_TYPE};
 
-/// Config media type (artifact type) of a SOCI index V1.
-pub const SOCI_INDEX_V1: &str = "application/vnd.amazon.soci.index.v1+json";
-/// Config media type (artifact type) of a SOCI index V2.
-pub const SOCI_INDEX_V2: &str = "application/vnd.amazon.soci.index.v2+json";
-/// Media type of zTOC blobs.
-pub const ZTOC_MEDIA_TYPE: &str = "application/octet-stream";
 /// The config blob of every SOCI index.
 pub const EMPTY_CONFIG: &[u8] = b"{}";
 
@@ -28,13 +23,46 @@ pub const INDEX_DIGEST: &str = "com.amazon.soci.index-digest";
 /// SOCI index descriptor annotation (V2): the digest of its image manifest.
 pub const IMAGE_MANIFEST_DIGEST: &str = "com.amazon.soci.image-manifest-digest";
 
-/// The two SOCI index manifest versions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The two SOCI index manifest versions, written and parsed `V1` and `V2` (the template's
+/// spelling).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum IndexVersion {
     /// An OCI referrer of its image manifest (`subject`), found through the referrers API.
     V1,
     /// Carried in a new image index beside the manifests ("SOCI-enabled image"); the default.
+    #[default]
     V2,
+}
+
+/// A SOCI index version that is neither `V1` nor `V2`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{given:?} is not a SOCI index version: expected V1 or V2")]
+pub struct IndexVersionError {
+    /// The text given.
+    pub given: String,
+}
+
+impl std::str::FromStr for IndexVersion {
+    type Err = IndexVersionError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "V1" => Ok(IndexVersion::V1),
+            "V2" => Ok(IndexVersion::V2),
+            _ => Err(IndexVersionError {
+                given: value.to_owned(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for IndexVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IndexVersion::V1 => "V1",
+            IndexVersion::V2 => "V2",
+        })
+    }
 }
 
 impl IndexVersion {

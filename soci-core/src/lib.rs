@@ -17,25 +17,39 @@
 
 #![forbid(unsafe_code)]
 
+mod config;
 mod convert;
 mod descriptor;
+mod digest;
 mod index;
+mod indexable;
 mod json;
 mod manifest;
+pub mod media_type;
+mod plan;
 mod policy;
 pub mod prefetch;
+mod report;
 pub mod select;
 mod span;
+mod tag;
 
+pub use config::BuildConfig;
 pub use convert::{Conversion, ConvertError, PlatformIndex, SourceImage, convert_v2};
-pub use descriptor::{Annotations, Descriptor, Platform, PlatformError, sha256_digest};
+pub use descriptor::{Annotations, Descriptor, Platform, PlatformError};
+pub use digest::{Digest, DigestError, sha256_digest};
 pub use index::*;
+pub use indexable::{
+    IMAGE_CONFIG_TYPES, INDEXABLE_TYPES, NotAnImage, check_image_manifest, check_manifest_type,
+};
 pub use json::to_go_json;
-pub use manifest::{
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Document, ImageIndex, ImageManifest, OCI_CONFIG,
-    OCI_INDEX, OCI_MANIFEST, ParseError,
+pub use manifest::{Document, ImageIndex, ImageManifest, ParseError};
+pub use media_type::*;
+pub use plan::{
+    BuiltFacts, LayerJob, Plan, PlanError, PlannedPlatform, PlatformManifest, PlatformPlan, Step,
+    reusable_ztocs, select_platforms,
 };
-pub use policy::{
-    DEFAULT_MIN_LAYER_SIZE, LayerDecision, PREFETCH_MEDIA_TYPE, PolicyError, SkipReason, decide,
-};
-pub use span::{MIN_SPAN_SIZE, SpanSizeError, validate_span_size};
+pub use policy::{DEFAULT_MIN_LAYER_SIZE, LayerDecision, PolicyError, SkipReason, decide};
+pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
+pub use span::{MIN_SPAN_SIZE, SpanSize, SpanSizeError};
+pub use tag::{MAX_TAG_LEN, TAG_RULE, Tag, TagError, output_tag};

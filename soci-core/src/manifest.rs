@@ -6,17 +6,6 @@ use serde::{Deserialize, Serialize};
 use crate::descriptor::{Annotations, Descriptor};
 use crate::json::to_go_json;
 
-/// `application/vnd.oci.image.manifest.v1+json`.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// `application/vnd.oci.image.index.v1+json`.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// `application/vnd.oci.image.config.v1+json`.
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-/// Docker's image manifest (schema 2).
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Docker's manifest list.
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-
 /// An image manifest (also the shape of a SOCI index).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,12 +6,10 @@ use std::fmt;
 use soci_ztoc::CompressionAlgorithm;
 
 use crate::descriptor::Descriptor;
+use crate::media_type::PREFETCH_MEDIA_TYPE;
 
 /// Default minimum layer size: layers strictly smaller get no zTOC.
 pub const DEFAULT_MIN_LAYER_SIZE: u64 = 10 * 1024 * 1024;
-
-/// Media type of SOCI prefetch artifacts, passed over silently.
-pub const PREFETCH_MEDIA_TYPE: &str = "application/vnd.amazon.soci.prefetch.v1+json";
 
 /// What to do with one layer.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -28,7 +28,7 @@ use soci_ztoc::Ztoc;
 use crate::descriptor::Descriptor;
 use crate::index::LAYER_DIGEST;
 use crate::manifest::Document;
-use crate::policy::PREFETCH_MEDIA_TYPE;
+use crate::media_type::PREFETCH_MEDIA_TYPE;
 
 /// The only artifact version the reference writes and reads.
 pub const PREFETCH_VERSION: &str = "1.0";
@@ -544,11 +544,11 @@ mod tests {
         append("a", &[3; 10]);
         append("dir/", &[]);
         let tar = tar.into_inner().unwrap();
-        let mut builder = Builder::new(BuildOptions {
-            span_size: 512,
-            compression: CompressionAlgorithm::Uncompressed,
-            ..BuildOptions::default()
-        })
+        let mut builder = Builder::new(
+            BuildOptions::default()
+                .with_span_size(512)
+                .with_compression(CompressionAlgorithm::Uncompressed),
+        )
         .unwrap();
         builder.feed(&tar).unwrap();
         builder.finish().unwrap()

@@ -37,30 +37,64 @@ pub enum SpanSizeError {
     },
 }
 
-/// Checks a span size before anything is built: positive always, and at least
-/// [`MIN_SPAN_SIZE`] unless `allow_small` (an explicit opt-in of the user, for tests or
-/// experiments with tiny layers). Returns the span size, for use in an expression.
+/// A span size a build accepts: positive, and at least [`MIN_SPAN_SIZE`] unless small spans
+/// were explicitly allowed. Build configurations take this type, so no front end can skip the
+/// check.
 ///
 /// ```
-/// use soci_core::{MIN_SPAN_SIZE, SpanSizeError, validate_span_size};
+/// use soci_core::{MIN_SPAN_SIZE, SpanSize, SpanSizeError};
 ///
-/// assert_eq!(validate_span_size(4 << 20, false), Ok(4 << 20));
-/// assert_eq!(validate_span_size(MIN_SPAN_SIZE, false), Ok(MIN_SPAN_SIZE));
-/// assert!(matches!(validate_span_size(4096, false), Err(SpanSizeError::TooSmall { .. })));
-/// assert_eq!(validate_span_size(4096, true), Ok(4096));
-/// assert!(matches!(validate_span_size(0, true), Err(SpanSizeError::NotPositive { .. })));
+/// assert_eq!(SpanSize::default().get(), 4 << 20);
+/// assert_eq!(SpanSize::new(MIN_SPAN_SIZE)?.get(), MIN_SPAN_SIZE);
+/// assert!(matches!(SpanSize::new(4096), Err(SpanSizeError::TooSmall { .. })));
+/// assert_eq!(SpanSize::checked(4096, true)?.get(), 4096);
+/// assert!(matches!(SpanSize::checked(0, true), Err(SpanSizeError::NotPositive { .. })));
+/// # Ok::<(), SpanSizeError>(())
 /// ```
-pub fn validate_span_size(span_size: i64, allow_small: bool) -> Result<i64, SpanSizeError> {
-    if span_size <= 0 {
-        return Err(SpanSizeError::NotPositive { span_size });
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SpanSize(i64);
+
+impl SpanSize {
+    /// The reference's default, 4 MiB.
+    pub const DEFAULT: SpanSize = SpanSize(soci_ztoc::DEFAULT_SPAN_SIZE);
+
+    /// A span size of at least [`MIN_SPAN_SIZE`].
+    pub fn new(bytes: i64) -> Result<SpanSize, SpanSizeError> {
+        SpanSize::checked(bytes, false)
     }
-    if span_size < MIN_SPAN_SIZE && !allow_small {
-        return Err(SpanSizeError::TooSmall {
-            span_size,
-            min: MIN_SPAN_SIZE,
-        });
+
+    /// A span size that is positive always, and at least [`MIN_SPAN_SIZE`] unless
+    /// `allow_small` (an explicit opt-in of the user, for tests or experiments with tiny
+    /// layers).
+    pub fn checked(bytes: i64, allow_small: bool) -> Result<SpanSize, SpanSizeError> {
+        if bytes <= 0 {
+            return Err(SpanSizeError::NotPositive { span_size: bytes });
+        }
+        if bytes < MIN_SPAN_SIZE && !allow_small {
+            return Err(SpanSizeError::TooSmall {
+                span_size: bytes,
+                min: MIN_SPAN_SIZE,
+            });
+        }
+        Ok(SpanSize(bytes))
     }
-    Ok(span_size)
+
+    /// The size in bytes, as zTOC builders and annotations take it.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl Default for SpanSize {
+    fn default() -> Self {
+        SpanSize::DEFAULT
+    }
+}
+
+impl std::fmt::Display for SpanSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 #[cfg(test)]
@@ -70,20 +104,20 @@ mod tests {
     #[test]
     fn bounds() {
         assert_eq!(
-            validate_span_size(MIN_SPAN_SIZE - 1, false),
+            SpanSize::new(MIN_SPAN_SIZE - 1),
             Err(SpanSizeError::TooSmall {
                 span_size: MIN_SPAN_SIZE - 1,
                 min: MIN_SPAN_SIZE
             })
         );
-        assert_eq!(validate_span_size(1, true), Ok(1));
+        assert_eq!(SpanSize::checked(1, true).map(SpanSize::get), Ok(1));
         assert_eq!(
-            validate_span_size(-1, true),
+            SpanSize::checked(-1, true),
             Err(SpanSizeError::NotPositive { span_size: -1 })
         );
         assert_eq!(
-            validate_span_size(soci_ztoc::DEFAULT_SPAN_SIZE, false),
-            Ok(soci_ztoc::DEFAULT_SPAN_SIZE)
+            SpanSize::new(soci_ztoc::DEFAULT_SPAN_SIZE),
+            Ok(SpanSize::DEFAULT)
         );
     }
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::patterns::{ACCOUNT, DIGEST, REPOSITORY, TAG};
+use crate::patterns::{ACCOUNT, DIGEST, REPOSITORY};
 use crate::registry::{RegistryHostError, registry_host};
 
 /// A validated ECR "Image Action" event: a successful push with a well-formed account, repository
@@ -126,7 +126,7 @@ impl ImageActionEvent {
         let tag = match present(detail, "image-tag") {
             None => None,
             Some(tag) => match tag.as_str() {
-                Some(tag) if tag.is_empty() || TAG.is_match(tag) => Some(tag),
+                Some(tag) if tag.is_empty() || soci_core::Tag::is_valid(tag) => Some(tag),
                 _ => return Err(EventError::InvalidImageTag),
             },
         };

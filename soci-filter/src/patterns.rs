@@ -23,10 +23,6 @@ pub(crate) static DIGEST: LazyLock<Regex> = LazyLock::new(|| {
     anchored("[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[A-Fa-f0-9]{32,}")
 });
 
-/// An image tag: up to 128 characters, not starting with `.` or `-`.
-pub(crate) static TAG: LazyLock<Regex> =
-    LazyLock::new(|| anchored("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"));
-
 /// An AWS region name, as far as a host name needs: dash-separated lowercase words and digits.
 pub(crate) static REGION: LazyLock<Regex> = LazyLock::new(|| anchored("[a-z0-9]+(?:-[a-z0-9]+)*"));
 
@@ -42,8 +38,6 @@ mod tests {
         assert!(!REPOSITORY.is_match("team/App"));
         assert!(DIGEST.is_match(&format!("sha256:{}", "a".repeat(64))));
         assert!(!DIGEST.is_match(&format!("sha256:{}/x", "a".repeat(64))));
-        assert!(TAG.is_match(&"t".repeat(128)));
-        assert!(!TAG.is_match(&"t".repeat(129)));
         assert!(REGION.is_match("us-gov-west-1"));
         assert!(!REGION.is_match("us-east-1.evil.example"));
     }

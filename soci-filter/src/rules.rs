@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use soci_core::{Tag, TagError};
+
 /// The suffix the V2 output tag gets by default: `<tag>-soci`.
 pub const DEFAULT_SOCI_TAG_SUFFIX: &str = "-soci";
 
@@ -15,13 +17,14 @@ pub const DEFAULT_SOCI_TAG_SUFFIX: &str = "-soci";
 ///
 /// let rules = SelfTriggerRules::v2();
 /// assert_eq!(rules.check("app", Some("v1")), PushDecision::Process);
-/// assert_eq!(rules.output_tag("v1"), "v1-soci");
+/// assert_eq!(rules.output_tag(&"v1".parse()?)?.as_str(), "v1-soci");
 ///
 /// let PushDecision::Skip(reason) = rules.check("app", Some("v1-soci")) else { unreachable!() };
 /// assert_eq!(reason.to_string(), r#"Skipping image "app:v1-soci" as it has the "-soci" suffix"#);
 ///
 /// assert_eq!(rules.check("app", None), PushDecision::Skip(SkipReason::UntaggedV2));
 /// assert_eq!(SelfTriggerRules::v1().check("app", None), PushDecision::Process);
+/// # Ok::<(), soci_core::TagError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SelfTriggerRules {
@@ -80,9 +83,10 @@ impl SelfTriggerRules {
         }
     }
 
-    /// The tag the V2 output gets: `<tag><suffix>`.
-    pub fn output_tag(&self, tag: &str) -> String {
-        format!("{tag}{}", self.suffix)
+    /// The tag the V2 output gets: `<tag><suffix>` ([`soci_core::output_tag`]), refused when
+    /// registries would refuse it.
+    pub fn output_tag(&self, tag: &Tag) -> Result<Tag, TagError> {
+        soci_core::output_tag(tag, &self.suffix)
     }
 }
 

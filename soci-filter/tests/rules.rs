@@ -61,7 +61,7 @@ fn untagged_rule() {
 #[test]
 fn configured_suffix() {
     let rules = SelfTriggerRules::v2().with_suffix(".lazy");
-    assert_eq!(rules.output_tag("v1"), "v1.lazy");
+    assert_eq!(rules.output_tag(&tag("v1")).unwrap().as_str(), "v1.lazy");
     assert!(rules.skips_untagged());
     assert_eq!(
         skipped(&rules, "app", Some("v1.lazy")).as_deref(),
@@ -86,17 +86,28 @@ fn configured_suffix() {
 fn empty_suffix_turns_the_rule_off() {
     let rules = SelfTriggerRules::v1().with_suffix("");
     assert_eq!(rules.check("app", Some("latest")), PushDecision::Process);
-    assert_eq!(rules.output_tag("latest"), "latest");
+    assert_eq!(rules.output_tag(&tag("latest")).unwrap().as_str(), "latest");
 }
 
 #[test]
 fn output_tags_are_skipped_on_their_way_back() {
     let rules = SelfTriggerRules::v2();
     for tag in ["latest", "v1.2.3", "a"] {
-        let output = rules.output_tag(tag);
+        let output = rules.output_tag(&self::tag(tag)).unwrap();
         assert!(
             matches!(rules.check("app", Some(&output)), PushDecision::Skip(_)),
             "{output}"
         );
     }
+}
+
+fn tag(tag: &str) -> soci_core::Tag {
+    tag.parse().unwrap()
+}
+
+#[test]
+fn an_output_tag_past_the_limit_is_refused() {
+    let rules = SelfTriggerRules::v2();
+    assert!(rules.output_tag(&tag(&"t".repeat(123))).is_ok());
+    assert!(rules.output_tag(&tag(&"t".repeat(124))).is_err());
 }

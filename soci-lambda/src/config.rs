@@ -407,9 +407,8 @@ impl GeneratorConfig {
         self.index_version.rules(&self.tag_suffix)
     }
 
-    /// The pipeline's build settings: every platform, no optimisations, nothing forced, no
-    /// empty index (a run with nothing to index pushes nothing) and no prefetch artifacts, as
-    /// the reference builds.
+    /// The pipeline's build settings: every platform, no optimisations, nothing forced, and no
+    /// empty index (a run with nothing to index pushes nothing), as the reference builds.
     pub fn build_config(&self) -> soci_registry::BuildConfig {
         soci_registry::BuildConfig {
             span_size: self.span_size,
@@ -420,7 +419,6 @@ impl GeneratorConfig {
             concurrency: self.concurrency.max(1),
             force: false,
             allow_empty: false,
-            prefetch_files: Vec::new(),
         }
     }
 }

@@ -12,8 +12,16 @@ use crate::image::Image;
 use crate::reference::ImageRef;
 use crate::source::Source;
 
-/// How to reach the registries references name.
+/// How to reach the registries references name: the one way the CLI and the Lambda functions
+/// make their clients.
+///
+/// ```
+/// let mut connection = soci_registry::Connection::default();
+/// connection.parallel.connections = 4;
+/// assert!(!connection.plain_http);
+/// ```
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Connection {
     /// Speak plain HTTP (local test registries only).
     pub plain_http: bool,
@@ -26,6 +34,10 @@ pub struct Connection {
     pub retry: RetryPolicy,
     /// How large blobs are read over several connections.
     pub parallel: ParallelReads,
+    /// For tests: the registry (`host[:port]`) every client connects to, whatever registry a
+    /// reference names; credentials are still those of the registry named (so an ECR host named
+    /// by an event gets its ECR token from [`ecr_endpoint`](Self::ecr_endpoint)).
+    pub registry_override: Option<String>,
 }
 
 impl Connection {
@@ -44,7 +56,8 @@ impl Connection {
             parallel: self.parallel.clone(),
             ..ClientOptions::default()
         };
-        RegistryClient::new(registry, options).map(Arc::new)
+        let address = self.registry_override.as_deref().unwrap_or(registry);
+        RegistryClient::new(address, options).map(Arc::new)
     }
 
     /// Where `reference` is read from, and the tag, digest or layout name within it.

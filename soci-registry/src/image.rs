@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use soci_core::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, ImageIndex, OCI_INDEX, OCI_MANIFEST,
-    Platform, SOCI_INDEX_V2,
+    Platform, PlatformManifest, SOCI_INDEX_V2,
 };
 
 use crate::error::RegistryError;
@@ -24,15 +24,6 @@ pub struct Image {
     pub bytes: Bytes,
     /// The tag (or layout name) it was found by, if any.
     pub tag: Option<String>,
-}
-
-/// One platform's image manifest in an image.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlatformManifest {
-    /// Its descriptor (for an index: the index entry; platform included when known).
-    pub descriptor: Descriptor,
-    /// Its platform.
-    pub platform: Platform,
 }
 
 impl Image {

@@ -9,24 +9,29 @@
 //!   once, with nothing written to disk; zTOCs of earlier runs are reused.
 //! * [`find_indexes`] and [`verify`] check what an image already has.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use soci_registry::{BuildConfig, Connection, ImageRef};
+//! Converting an image in an OCI layout on disk into a SOCI-enabled image, in place (a registry
+//! reference such as `123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0` works the same way,
+//! with ECR's token fetched for ECR hosts):
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! use soci_registry::{BuildConfig, Connection, ImageRef, LayerOutcome};
+//! # use soci_registry::testing::images::{Layer, PlatformImage, TestImage};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let layers = vec![Layer::gzip(1, 8, 64 << 10)];
+//! # TestImage::single(PlatformImage::new(false, "amd64", layers)).write_layout(&dir.path().join("app"), "1.0");
+//! let source: ImageRef = format!("oci:{}:1.0", dir.path().join("app").display()).parse()?;
 //! let connection = Connection::default();
-//! let source: ImageRef = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0".parse()?;
 //! let image = connection.image(&source).await?;
 //! let (destination, _) = connection.destination(&source).await?;
-//! let report = soci_registry::convert(
-//!     &image,
-//!     &destination,
-//!     "1.0-soci",
-//!     &BuildConfig::default(),
-//!     Arc::new(|progress| eprintln!("{progress:?}")),
-//! )
-//! .await?;
-//! println!("{}", report.image_index.unwrap().digest);
+//! let mut config = BuildConfig::default();
+//! config.min_layer_size = 0;
+//! let tag = "1.0-soci".parse()?;
+//! let report = soci_registry::convert(&image, &destination, &tag, &config, None).await?;
+//! assert!(matches!(report.platforms[0].layers[0].outcome, LayerOutcome::Built { .. }));
+//! assert_eq!(report.tag.as_deref(), Some("1.0-soci"));
 //! # Ok(())
 //! # }
 //! ```
@@ -57,16 +62,22 @@ pub use client::{
 pub use connection::Connection;
 pub use destination::Destination;
 pub use error::RegistryError;
-pub use image::{Image, PlatformManifest};
+pub use image::Image;
 pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
 pub use logging::{
     CREDENTIAL_LOGGING_TARGETS, CREDENTIAL_SAFE_LEVEL, HTTP_TARGET, credential_safe_caps,
 };
 pub use lookup::{LayerZtoc, LookupError, find_indexes_for, search_order, topmost_with_file};
 pub use pipeline::{
-    BuildConfig, BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerJob, LayerOutcome, LayerReport,
-    LayerResult, LayerVerdict, PipelineError, PlatformReport, PrefetchVerdict, Progress, Report,
-    VerifyConfig, build_ztoc, build_ztocs, convert, create, find_indexes, verify, verify_prefetch,
+    BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerResult, LayerVerdict, PipelineError,
+    PrefetchVerdict, Progress, ProgressFn, VerifyConfig, build_ztoc, build_ztocs, convert, create,
+    find_indexes, verify, verify_prefetch,
 };
-pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef, TAG_RULE, is_valid_tag};
+pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
+/// The build's settings and results, defined by the pure `soci-core` and re-exported here so a
+/// caller of [`convert`] and [`create`] needs only this crate.
+pub use soci_core::{
+    BuildConfig, LayerJob, LayerOutcome, LayerReport, PlatformManifest, PlatformReport, Report,
+    SpanSize, Tag,
+};
 pub use source::{BlobReader, Source};

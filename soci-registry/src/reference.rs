@@ -7,6 +7,7 @@
 //!   `org.opencontainers.image.ref.name` annotation.
 //! * `oci-archive:FILE[:REF]` — the same layout in a tar file.
 
+use soci_core::{Digest, TAG_RULE, Tag};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -91,19 +92,6 @@ fn split_path(rest: &str) -> Option<(PathBuf, Option<String>)> {
     (!path.is_empty()).then(|| (PathBuf::from(path), reference))
 }
 
-/// What a tag may be, as registries say it.
-pub const TAG_RULE: &str = "a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with . or -";
-
-/// Whether `tag` is one registries accept (see [`TAG_RULE`]).
-pub fn is_valid_tag(tag: &str) -> bool {
-    !tag.is_empty()
-        && tag.len() <= 128
-        && tag
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
-        && !tag.starts_with(['.', '-'])
-}
-
 impl RegistryRef {
     fn parse(s: &str) -> Result<RegistryRef, &'static str> {
         let (name, digest) = match s.split_once('@') {
@@ -111,10 +99,7 @@ impl RegistryRef {
             None => (s, None),
         };
         if let Some(d) = digest {
-            let valid = d.strip_prefix("sha256:").is_some_and(|hex| {
-                hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-            });
-            if !valid {
+            if !Digest::is_valid(d) {
                 return Err("a digest must be sha256: and 64 lowercase hex digits");
             }
         }
@@ -124,7 +109,7 @@ impl RegistryRef {
             Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
             None => (name, None),
         };
-        if tag.is_some_and(|t| !is_valid_tag(t)) {
+        if tag.is_some_and(|t| !Tag::is_valid(t)) {
             return Err(TAG_RULE);
         }
         let (registry, repository) = match name.split_once('/') {

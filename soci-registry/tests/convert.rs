@@ -11,8 +11,8 @@ use soci_core::{ImageIndex, ImageManifest, Platform};
 use soci_registry::testing::Implementation;
 use soci_registry::testing::images::*;
 use soci_registry::{
-    BuildConfig, Destination, Image, LayerOutcome, OciLayout, PipelineError, Progress, Report,
-    Source,
+    BuildConfig, Destination, Image, LayerOutcome, OciLayout, PipelineError, Progress, ProgressFn,
+    Report, Source,
 };
 use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm};
 
@@ -20,16 +20,15 @@ const SPAN: i64 = 65536;
 const MIN: u64 = 100_000;
 
 fn config() -> BuildConfig {
-    BuildConfig {
-        span_size: SPAN,
-        min_layer_size: MIN,
-        concurrency: 2,
-        ..BuildConfig::default()
-    }
+    let mut config = BuildConfig::default();
+    config.span_size = soci_registry::SpanSize::checked(SPAN, true).unwrap();
+    config.min_layer_size = MIN;
+    config.concurrency = 2;
+    config
 }
 
-fn quiet() -> Arc<dyn Fn(Progress) + Send + Sync> {
-    Arc::new(|_| {})
+fn quiet() -> ProgressFn {
+    None
 }
 
 soci_registry::on_both_registries!(
@@ -48,11 +47,9 @@ fn expected_ztoc(layer: &Layer) -> Vec<u8> {
     };
     Builder::build(
         &layer.bytes[..],
-        BuildOptions {
-            span_size: SPAN,
-            compression,
-            ..BuildOptions::default()
-        },
+        BuildOptions::default()
+            .with_span_size(SPAN)
+            .with_compression(compression),
     )
     .unwrap()
     .to_bytes()
@@ -175,9 +172,15 @@ async fn converting_a_layout_in_place_then_again_changes_nothing() {
     let source = Source::Layout(OciLayout::open(&path).unwrap());
     let opened = Image::open(source.clone(), Some("v1")).await.unwrap();
     let destination = Destination::layout(&path).unwrap();
-    let report = soci_registry::convert(&opened, &destination, "v1-soci", &config(), recorder)
-        .await
-        .unwrap();
+    let report = soci_registry::convert(
+        &opened,
+        &destination,
+        &tag("v1-soci"),
+        &config(),
+        Some(recorder),
+    )
+    .await
+    .unwrap();
     assert!(!report.unchanged);
     assert_eq!(
         outcomes(&report),
@@ -221,7 +224,7 @@ async fn converting_a_layout_in_place_then_again_changes_nothing() {
 
     // Again: every zTOC is found and nothing is written.
     let destination = Destination::layout(&path).unwrap();
-    let again = soci_registry::convert(&opened, &destination, "v1-soci", &config(), quiet())
+    let again = soci_registry::convert(&opened, &destination, &tag("v1-soci"), &config(), quiet())
         .await
         .unwrap();
     assert!(again.unchanged);
@@ -236,12 +239,13 @@ async fn converting_a_layout_in_place_then_again_changes_nothing() {
     assert_eq!(again.bytes_indexed, 0);
 
     // Forced, everything is built again, to the same bytes.
-    let forced = BuildConfig {
-        force: true,
-        ..config()
+    let forced = {
+        let mut config = config();
+        config.force = true;
+        config
     };
     let destination = Destination::layout(&path).unwrap();
-    let rebuilt = soci_registry::convert(&opened, &destination, "v1-soci", &forced, quiet())
+    let rebuilt = soci_registry::convert(&opened, &destination, &tag("v1-soci"), &forced, quiet())
         .await
         .unwrap();
     assert!(rebuilt.unchanged);
@@ -255,9 +259,10 @@ async fn converting_in_a_registry_tags_the_soci_image_last(implementation: Imple
     image.push(&client, "team/app", "1.0").await;
     let (source, destination) = registry.repository("team/app");
     let opened = Image::open(source.clone(), Some("1.0")).await.unwrap();
-    let report = soci_registry::convert(&opened, &destination, "1.0-soci", &config(), quiet())
-        .await
-        .unwrap();
+    let report =
+        soci_registry::convert(&opened, &destination, &tag("1.0-soci"), &config(), quiet())
+            .await
+            .unwrap();
     let tagged = client.get_manifest("team/app", "1.0-soci").await.unwrap();
     assert_eq!(tagged.digest, report.image_index.as_ref().unwrap().digest);
     assert_eq!(tagged.media_type, soci_core::OCI_INDEX);
@@ -268,7 +273,7 @@ async fn converting_in_a_registry_tags_the_soci_image_last(implementation: Imple
         image.target_digest()
     );
 
-    let again = soci_registry::convert(&opened, &destination, "1.0-soci", &config(), quiet())
+    let again = soci_registry::convert(&opened, &destination, &tag("1.0-soci"), &config(), quiet())
         .await
         .unwrap();
     assert!(again.unchanged);
@@ -276,17 +281,19 @@ async fn converting_in_a_registry_tags_the_soci_image_last(implementation: Imple
 
     // Only arm64, to another repository of the same registry: blobs are mounted, and amd64's
     // manifest is still rewritten and carried along.
-    let arm64_only = BuildConfig {
-        platforms: vec!["linux/arm64".parse::<Platform>().unwrap()],
-        ..config()
+    let arm64_only = {
+        let mut config = config();
+        config.platforms = vec!["linux/arm64".parse::<Platform>().unwrap()];
+        config
     };
     let elsewhere = Destination::Registry {
         client: client.clone(),
         repository: "mirror/app".into(),
     };
-    let report = soci_registry::convert(&opened, &elsewhere, "1.0-soci", &arm64_only, quiet())
-        .await
-        .unwrap();
+    let report =
+        soci_registry::convert(&opened, &elsewhere, &tag("1.0-soci"), &arm64_only, quiet())
+            .await
+            .unwrap();
     assert_eq!(report.platforms.len(), 1);
     let index = client.get_manifest("mirror/app", "1.0-soci").await.unwrap();
     let index = ImageIndex::parse(&index.bytes).unwrap();
@@ -333,7 +340,7 @@ async fn a_registry_image_converts_into_a_new_layout_and_back_to_a_registry(
     let report = soci_registry::convert(
         &opened,
         &Destination::layout(&out).unwrap(),
-        "latest",
+        &tag("latest"),
         &config(),
         quiet(),
     )
@@ -353,7 +360,7 @@ async fn a_registry_image_converts_into_a_new_layout_and_back_to_a_registry(
         client: client.clone(),
         repository: "copy".into(),
     };
-    let again = soci_registry::convert(&from_layout, &destination, "v2", &config(), quiet())
+    let again = soci_registry::convert(&from_layout, &destination, &tag("v2"), &config(), quiet())
         .await
         .unwrap();
     // The converted image is converted as it is: its SOCI index is found and kept.
@@ -436,7 +443,7 @@ async fn failures_leave_the_destination_as_it_was() {
     let err = soci_registry::convert(
         &image,
         &Destination::layout(&path).unwrap(),
-        "s",
+        &tag("s"),
         &config(),
         quiet(),
     )
@@ -444,14 +451,15 @@ async fn failures_leave_the_destination_as_it_was() {
     .unwrap_err();
     assert!(matches!(err, PipelineError::NoZtocs), "{err}");
     assert!(OciLayout::open(&path).unwrap().resolve(Some("s")).is_err());
-    let allow = BuildConfig {
-        allow_empty: true,
-        ..config()
+    let allow = {
+        let mut config = config();
+        config.allow_empty = true;
+        config
     };
     let report = soci_registry::convert(
         &image,
         &Destination::layout(&path).unwrap(),
-        "s",
+        &tag("s"),
         &allow,
         quiet(),
     )
@@ -470,14 +478,15 @@ async fn failures_leave_the_destination_as_it_was() {
     assert!(matches!(err, PipelineError::NoZtocs), "{err}");
 
     // A platform the image does not have.
-    let arm = BuildConfig {
-        platforms: vec!["linux/arm64".parse().unwrap()],
-        ..config()
+    let arm = {
+        let mut config = config();
+        config.platforms = vec!["linux/arm64".parse().unwrap()];
+        config
     };
     let err = soci_registry::convert(
         &image,
         &Destination::layout(&path).unwrap(),
-        "x",
+        &tag("x"),
         &arm,
         quiet(),
     )
@@ -508,7 +517,7 @@ async fn failures_leave_the_destination_as_it_was() {
     let err = soci_registry::convert(
         &image,
         &Destination::layout(&path).unwrap(),
-        "b",
+        &tag("b"),
         &config(),
         quiet(),
     )
@@ -526,7 +535,7 @@ async fn failures_leave_the_destination_as_it_was() {
     let err = soci_registry::convert(
         &image,
         &Destination::layout(&out).unwrap(),
-        "b",
+        &tag("b"),
         &config(),
         quiet(),
     )
@@ -555,9 +564,15 @@ async fn references_name_layouts_and_archives() {
     let opened = connection.image(&source).await.unwrap();
     let (destination, tag) = connection.destination(&target).await.unwrap();
     assert_eq!(tag.as_deref(), Some("v1-soci"));
-    let report = soci_registry::convert(&opened, &destination, "v1-soci", &config(), quiet())
-        .await
-        .unwrap();
+    let report = soci_registry::convert(
+        &opened,
+        &destination,
+        &crate::tag("v1-soci"),
+        &config(),
+        quiet(),
+    )
+    .await
+    .unwrap();
     drop(destination);
     // Read back through the archive reader: the same converted image.
     let converted = connection.image(&target).await.unwrap();
@@ -565,9 +580,15 @@ async fn references_name_layouts_and_archives() {
     check_converted(&converted.source, &converted.target.digest, &image).await;
     // Converted again into the same archive: unchanged, and the archive keeps both names.
     let (destination, _) = connection.destination(&target).await.unwrap();
-    let again = soci_registry::convert(&opened, &destination, "v1-soci", &config(), quiet())
-        .await
-        .unwrap();
+    let again = soci_registry::convert(
+        &opened,
+        &destination,
+        &crate::tag("v1-soci"),
+        &config(),
+        quiet(),
+    )
+    .await
+    .unwrap();
     assert!(again.unchanged);
 }
 
@@ -601,7 +622,7 @@ async fn layers_are_read_once_even_when_copied_elsewhere(implementation: Impleme
     soci_registry::convert(
         &opened,
         &Destination::layout(&out).unwrap(),
-        "1",
+        &tag("1"),
         &config(),
         quiet(),
     )
@@ -651,7 +672,7 @@ async fn a_layer_listed_twice_is_copied_once() {
         Destination::layout(&out).unwrap(),
         Destination::archive(dir.path().join("out.tar")).unwrap(),
     ] {
-        soci_registry::convert(&opened, &destination, "v1-soci", &config(), quiet())
+        soci_registry::convert(&opened, &destination, &tag("v1-soci"), &config(), quiet())
             .await
             .unwrap();
     }
@@ -686,9 +707,15 @@ async fn a_source_tag_moved_during_the_conversion_leaves_the_output_tag_alone(
         vec![Layer::gzip(41, 10, 50_000)],
     ));
     second.push(&client, "moving/app", "latest").await;
-    let err = soci_registry::convert(&opened, &destination, "latest-soci", &config(), quiet())
-        .await
-        .unwrap_err();
+    let err = soci_registry::convert(
+        &opened,
+        &destination,
+        &tag("latest-soci"),
+        &config(),
+        quiet(),
+    )
+    .await
+    .unwrap_err();
     let PipelineError::SourceMoved {
         tag,
         converted,
@@ -702,4 +729,8 @@ async fn a_source_tag_moved_during_the_conversion_leaves_the_output_tag_alone(
     assert_eq!(*now, second.target_digest());
     let output = client.get_manifest("moving/app", "latest-soci").await;
     assert!(output.unwrap_err().is_not_found());
+}
+
+fn tag(tag: &str) -> soci_registry::Tag {
+    tag.parse().unwrap()
 }

@@ -120,10 +120,11 @@ async fn skopeo_reads_converted_layouts_and_archives() {
     let connection = Connection::default();
     let source: ImageRef = format!("oci:{}:v1", path.display()).parse().unwrap();
     let opened = connection.image(&source).await.unwrap();
-    let config = BuildConfig {
-        span_size: 65536,
-        min_layer_size: 100_000,
-        ..BuildConfig::default()
+    let config = {
+        let mut config = BuildConfig::default();
+        config.span_size = soci_registry::SpanSize::checked(65536, true).unwrap();
+        config.min_layer_size = 100_000;
+        config
     };
     let layout = format!("oci:{}:v1-soci", dir.path().join("out").display());
     let archive = format!(
@@ -133,17 +134,15 @@ async fn skopeo_reads_converted_layouts_and_archives() {
     for target in [layout, archive] {
         let target: ImageRef = target.parse().unwrap();
         let (destination, _) = connection.destination(&target).await.unwrap();
-        let report = soci_registry::convert(
-            &opened,
-            &destination,
-            "v1-soci",
-            &config,
-            std::sync::Arc::new(|_| {}),
-        )
-        .await
-        .unwrap();
+        let report = soci_registry::convert(&opened, &destination, &tag("v1-soci"), &config, None)
+            .await
+            .unwrap();
         drop(destination);
         let raw = skopeo(&["inspect", "--raw", &target.to_string()]);
         assert_eq!(digest(&raw), report.image_index.unwrap().digest, "{target}");
     }
+}
+
+fn tag(tag: &str) -> soci_registry::Tag {
+    tag.parse().unwrap()
 }

@@ -2,8 +2,6 @@
 //! top layer only, in a lower one only, in both, in none), any spelling of its path, and the
 //! platform filter.
 
-use std::sync::Arc;
-
 use soci_core::Platform;
 use soci_registry::testing::images::*;
 use soci_registry::{
@@ -32,17 +30,18 @@ async fn converted(dir: &std::path::Path, image: TestImage) -> Image {
     image.write_layout(&path, "v1");
     let source = Source::Layout(OciLayout::open(&path).unwrap());
     let original = Image::open(source.clone(), Some("v1")).await.unwrap();
-    let config = BuildConfig {
-        min_layer_size: 0,
-        span_size: 65536,
-        ..BuildConfig::default()
+    let config = {
+        let mut config = BuildConfig::default();
+        config.min_layer_size = 0;
+        config.span_size = soci_registry::SpanSize::checked(65536, true).unwrap();
+        config
     };
     soci_registry::convert(
         &original,
         &Destination::layout(&path).unwrap(),
-        "v1-soci",
+        &tag("v1-soci"),
         &config,
-        Arc::new(|_| {}),
+        None,
     )
     .await
     .unwrap();
@@ -134,4 +133,8 @@ async fn several_platforms_need_one_chosen() {
             .unwrap()
             .is_empty()
     );
+}
+
+fn tag(tag: &str) -> soci_registry::Tag {
+    tag.parse().unwrap()
 }

@@ -30,10 +30,7 @@ fn layer(seed: u8, files: usize, size: usize) -> Vec<u8> {
 }
 
 fn job(blob: &[u8]) -> LayerJob {
-    let options = BuildOptions {
-        span_size: 1 << 20,
-        ..BuildOptions::default()
-    };
+    let options = BuildOptions::default().with_span_size(1 << 20);
     LayerJob {
         digest: soci_ztoc::sha256_digest(blob),
         size: blob.len() as u64,
@@ -42,16 +39,10 @@ fn job(blob: &[u8]) -> LayerJob {
 }
 
 fn expected(blob: &[u8]) -> Vec<u8> {
-    Builder::build(
-        blob,
-        BuildOptions {
-            span_size: 1 << 20,
-            ..BuildOptions::default()
-        },
-    )
-    .unwrap()
-    .to_bytes()
-    .unwrap()
+    Builder::build(blob, BuildOptions::default().with_span_size(1 << 20))
+        .unwrap()
+        .to_bytes()
+        .unwrap()
 }
 
 type Events = Arc<Mutex<Vec<Progress>>>;
@@ -103,7 +94,7 @@ async fn registry_and_layout_sources_give_the_same_ztocs(implementation: Impleme
         .collect();
     for source in &sources {
         let (events, progress) = recorder();
-        let results = build_ztocs(source, &jobs, 2, progress).await;
+        let results = build_ztocs(source, &jobs, 2, Some(progress)).await;
         for (result, blob) in results
             .iter()
             .zip([&blobs[0], &blobs[1], &blobs[0], &blobs[2]])
@@ -161,7 +152,7 @@ async fn bad_blobs_and_bad_layers_fail_alone() {
         },
     ];
     let (_, progress) = recorder();
-    let results = build_ztocs(&Source::Layout(layout), &jobs, 3, progress).await;
+    let results = build_ztocs(&Source::Layout(layout), &jobs, 3, Some(progress)).await;
     assert!(results[0].is_ok());
     assert!(
         matches!(&*results[1].clone().unwrap_err(), LayerError::Build { .. }),
@@ -193,7 +184,7 @@ async fn largest_layers_start_first_and_results_keep_job_order() {
     let source = Source::Layout(OciLayout::open(dir.path().join("img")).unwrap());
     let jobs: Vec<LayerJob> = blobs.iter().map(|b| job(b)).collect();
     let (events, progress) = recorder();
-    let results = build_ztocs(&source, &jobs, 1, progress).await;
+    let results = build_ztocs(&source, &jobs, 1, Some(progress)).await;
     for (result, blob) in results.iter().zip(&blobs) {
         assert!(result.as_ref().unwrap().bytes == expected(blob));
     }

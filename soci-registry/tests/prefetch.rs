@@ -91,22 +91,20 @@ fn paths() -> Vec<String> {
 }
 
 fn config(prefetch_files: Vec<String>) -> BuildConfig {
-    BuildConfig {
-        span_size: SPAN,
-        min_layer_size: MIN,
-        concurrency: 2,
-        prefetch_files,
-        ..BuildConfig::default()
+    {
+        let mut config = BuildConfig::default();
+        config.span_size = soci_registry::SpanSize::checked(SPAN, true).unwrap();
+        config.min_layer_size = MIN;
+        config.concurrency = 2;
+        config.prefetch_files = prefetch_files;
+        config
     }
 }
 
 fn ztoc_of(layer: &Layer) -> Ztoc {
     Builder::build(
         &layer.bytes[..],
-        BuildOptions {
-            span_size: SPAN,
-            ..BuildOptions::default()
-        },
+        BuildOptions::default().with_span_size(SPAN),
     )
     .unwrap()
 }
@@ -290,10 +288,15 @@ async fn prefetch_artifacts_in_a_registry(implementation: Implementation) {
     let opened = Image::open(source.clone(), Some("1")).await.unwrap();
 
     let (events, progress) = recorder();
-    let report =
-        soci_registry::convert(&opened, &destination, "1-soci", &config(paths()), progress)
-            .await
-            .unwrap();
+    let report = soci_registry::convert(
+        &opened,
+        &destination,
+        &crate::tag("1-soci"),
+        &config(paths()),
+        Some(progress),
+    )
+    .await
+    .unwrap();
     let soci = report.platforms[0].soci_index.clone().unwrap();
     check_index(&source, &soci.digest, None).await;
     assert_eq!(prefetch_events(&events), expected_events());
@@ -302,9 +305,15 @@ async fn prefetch_artifacts_in_a_registry(implementation: Implementation) {
 
     // The same list again: every zTOC reused (read back to be searched), nothing written.
     let (events, progress) = recorder();
-    let again = soci_registry::convert(&opened, &destination, "1-soci", &config(paths()), progress)
-        .await
-        .unwrap();
+    let again = soci_registry::convert(
+        &opened,
+        &destination,
+        &crate::tag("1-soci"),
+        &config(paths()),
+        Some(progress),
+    )
+    .await
+    .unwrap();
     assert!(again.unchanged);
     assert_eq!(again.image_index, report.image_index);
     assert!(
@@ -320,9 +329,9 @@ async fn prefetch_artifacts_in_a_registry(implementation: Implementation) {
     let other = soci_registry::convert(
         &opened,
         &destination,
-        "1-soci",
+        &crate::tag("1-soci"),
         &config(vec!["app/data".into()]),
-        Arc::new(|_| {}),
+        None,
     )
     .await
     .unwrap();
@@ -343,9 +352,9 @@ async fn prefetch_artifacts_in_a_registry(implementation: Implementation) {
     let none = soci_registry::convert(
         &opened,
         &destination,
-        "1-soci",
+        &crate::tag("1-soci"),
         &config(Vec::new()),
-        Arc::new(|_| {}),
+        None,
     )
     .await
     .unwrap();
@@ -357,12 +366,12 @@ async fn prefetch_artifacts_in_a_registry(implementation: Implementation) {
     assert!(layers.iter().all(|l| l.media_type == ZTOC_MEDIA_TYPE));
 
     // V1: the same artifacts, after the zTOCs of an index with a subject.
-    let created = soci_registry::create(&opened, &destination, &config(paths()), Arc::new(|_| {}))
+    let created = soci_registry::create(&opened, &destination, &config(paths()), None)
         .await
         .unwrap();
     let v1 = created.platforms[0].soci_index.clone().unwrap();
     check_index(&source, &v1.digest, Some(&image.platforms[0].digest())).await;
-    let again = soci_registry::create(&opened, &destination, &config(paths()), Arc::new(|_| {}))
+    let again = soci_registry::create(&opened, &destination, &config(paths()), None)
         .await
         .unwrap();
     assert!(again.unchanged);
@@ -379,9 +388,9 @@ async fn prefetch_artifacts_in_a_layout() {
     let report = soci_registry::convert(
         &opened,
         &Destination::layout(&path).unwrap(),
-        "v1-soci",
+        &crate::tag("v1-soci"),
         &config(paths()),
-        progress,
+        Some(progress),
     )
     .await
     .unwrap();
@@ -397,12 +406,16 @@ async fn prefetch_artifacts_in_a_layout() {
     let again = soci_registry::convert(
         &opened,
         &Destination::layout(&path).unwrap(),
-        "v1-soci",
+        &crate::tag("v1-soci"),
         &config(paths()),
-        Arc::new(|_| {}),
+        None,
     )
     .await
     .unwrap();
     assert!(again.unchanged);
     assert_eq!(std::fs::read(path.join("index.json")).unwrap(), before);
+}
+
+fn tag(tag: &str) -> soci_registry::Tag {
+    tag.parse().unwrap()
 }

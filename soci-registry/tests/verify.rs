@@ -2,27 +2,24 @@
 //! annotation, V1 through referrers), and verifying them against the layers: in a layout and
 //! through a registry's range requests, and refusing zTOCs that do not belong to their layer.
 
-use std::sync::Arc;
-
 use soci_core::IndexVersion;
 use soci_registry::testing::Implementation;
 use soci_registry::testing::images::*;
 use soci_registry::{
-    BuildConfig, Destination, FileCheck, Image, OciLayout, Progress, Source, VerifyConfig,
+    BuildConfig, Destination, FileCheck, Image, OciLayout, ProgressFn, Source, VerifyConfig,
     find_indexes, verify,
 };
 
 fn config() -> BuildConfig {
-    BuildConfig {
-        span_size: 65536,
-        min_layer_size: 100_000,
-        concurrency: 2,
-        ..BuildConfig::default()
-    }
+    let mut config = BuildConfig::default();
+    config.span_size = soci_registry::SpanSize::checked(65536, true).unwrap();
+    config.min_layer_size = 100_000;
+    config.concurrency = 2;
+    config
 }
 
-fn quiet() -> Arc<dyn Fn(Progress) + Send + Sync> {
-    Arc::new(|_| {})
+fn quiet() -> ProgressFn {
+    None
 }
 
 fn image() -> TestImage {
@@ -54,7 +51,7 @@ async fn indexes_are_found_and_verify_in_a_layout() {
     soci_registry::convert(
         &original,
         &Destination::layout(&path).unwrap(),
-        "v1-soci",
+        &tag("v1-soci"),
         &config(),
         quiet(),
     )
@@ -136,7 +133,7 @@ async fn verification_reads_spans_from_a_registry(implementation: Implementation
     test_image.push(&client, "app", "1").await;
     let (source, destination) = registry.repository("app");
     let original = Image::open(source.clone(), Some("1")).await.unwrap();
-    soci_registry::convert(&original, &destination, "1-soci", &config(), quiet())
+    soci_registry::convert(&original, &destination, &tag("1-soci"), &config(), quiet())
         .await
         .unwrap();
     soci_registry::create(&original, &destination, &config(), quiet())
@@ -159,4 +156,8 @@ async fn verification_reads_spans_from_a_registry(implementation: Implementation
             "{verdicts:?}"
         );
     }
+}
+
+fn tag(tag: &str) -> soci_registry::Tag {
+    tag.parse().unwrap()
 }

@@ -11,8 +11,10 @@ use crate::model::{
 use crate::span::SpanDigests;
 use crate::tar::TarWalker;
 
-/// How to build a zTOC.
+/// How to build a zTOC: the defaults, changed with the `with_` methods (fields may be added, so
+/// the struct cannot be written out in full outside this crate).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BuildOptions {
     /// Uncompressed distance between checkpoints (gzip: strictly more than this between two
     /// checkpoints; uncompressed: fixed span length). Default 4 MiB.
@@ -42,6 +44,32 @@ impl Default for BuildOptions {
     }
 }
 
+impl BuildOptions {
+    /// With `span_size` bytes between checkpoints.
+    pub fn with_span_size(mut self, span_size: i64) -> Self {
+        self.span_size = span_size;
+        self
+    }
+
+    /// With this build tool identifier stored in the zTOC.
+    pub fn with_build_tool_identifier(mut self, identifier: impl Into<String>) -> Self {
+        self.build_tool_identifier = identifier.into();
+        self
+    }
+
+    /// For a layer compressed this way.
+    pub fn with_compression(mut self, compression: CompressionAlgorithm) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Spread over worker threads or not ([`BuildOptions::threaded`]).
+    pub fn with_threaded(mut self, threaded: bool) -> Self {
+        self.threaded = threaded;
+        self
+    }
+}
+
 /// Builds a zTOC from the bytes of a layer blob, fed in order in chunks of any size.
 ///
 /// Every byte is looked at once: it is hashed into its span digest and inflated (for gzip), and
@@ -54,7 +82,7 @@ impl Default for BuildOptions {
 ///
 /// // An empty tar archive: two zero blocks.
 /// let layer = vec![0u8; 1024];
-/// let options = BuildOptions { compression: CompressionAlgorithm::Uncompressed, ..Default::default() };
+/// let options = BuildOptions::default().with_compression(CompressionAlgorithm::Uncompressed);
 /// let mut builder = Builder::new(options)?;
 /// for chunk in layer.chunks(100) {
 ///     builder.feed(chunk)?;

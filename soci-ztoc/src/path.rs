@@ -90,10 +90,9 @@ mod tests {
         dir.set_size(0);
         dir.set_mode(0o755);
         tar.append_data(&mut dir, "usr/", &[][..]).unwrap();
-        let mut builder = Builder::new(BuildOptions {
-            compression: crate::CompressionAlgorithm::Uncompressed,
-            ..BuildOptions::default()
-        })
+        let mut builder = Builder::new(
+            BuildOptions::default().with_compression(crate::CompressionAlgorithm::Uncompressed),
+        )
         .unwrap();
         builder.feed(&tar.into_inner().unwrap()).unwrap();
         builder.finish().unwrap()

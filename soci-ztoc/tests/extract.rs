@@ -11,10 +11,7 @@ fn vector(name: &str) -> Vec<u8> {
 }
 
 fn build(layer: &[u8]) -> Ztoc {
-    let options = BuildOptions {
-        span_size: 65536,
-        ..BuildOptions::default()
-    };
+    let options = BuildOptions::default().with_span_size(65536);
     Builder::build(layer, options).unwrap()
 }
 

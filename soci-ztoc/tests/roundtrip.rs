@@ -181,7 +181,7 @@ proptest! {
         } else {
             (tar.clone(), CompressionAlgorithm::Uncompressed)
         };
-        let options = BuildOptions { span_size, compression, threaded, ..BuildOptions::default() };
+        let options = BuildOptions::default().with_span_size(span_size).with_compression(compression).with_threaded(threaded);
         let mut builder = Builder::new(options).unwrap();
         for piece in layer.chunks(chunk) {
             builder.feed(piece).unwrap();
@@ -248,10 +248,7 @@ fn repeated_owners_and_times_are_shared() {
         tar.append_data(&mut header, format!("f{i}"), &b"x"[..])
             .unwrap();
     }
-    let options = BuildOptions {
-        compression: CompressionAlgorithm::Uncompressed,
-        ..BuildOptions::default()
-    };
+    let options = BuildOptions::default().with_compression(CompressionAlgorithm::Uncompressed);
     let built = Builder::build(&tar.into_inner().unwrap()[..], options).unwrap();
     let decoded = Ztoc::from_bytes(&built.to_bytes().unwrap()).unwrap();
     for ztoc in [&built, &decoded] {
@@ -291,13 +288,7 @@ fn checkpoint_windows_are_the_bytes_before_them() {
     // Every block boundary is a checkpoint at span size 1. Spans that end just before one of
     // those soon after a multiple of 512 KiB (where the builder starts a new output buffer) put
     // a checkpoint whose window reaches back into the previous buffer.
-    let all = Builder::build(
-        &layer[..],
-        BuildOptions {
-            span_size: 1,
-            ..BuildOptions::default()
-        },
-    );
+    let all = Builder::build(&layer[..], BuildOptions::default().with_span_size(1));
     let Zinfo::Gzip(all) = all.unwrap().compression_info.zinfo else {
         panic!("a gzip layer");
     };
@@ -314,11 +305,9 @@ fn checkpoint_windows_are_the_bytes_before_them() {
         .chain(early)
     {
         for threaded in [false, true] {
-            let options = BuildOptions {
-                span_size,
-                threaded,
-                ..BuildOptions::default()
-            };
+            let options = BuildOptions::default()
+                .with_span_size(span_size)
+                .with_threaded(threaded);
             let ztoc = Builder::build(&layer[..], options).unwrap();
             let Zinfo::Gzip(zinfo) = &ztoc.compression_info.zinfo else {
                 panic!("a gzip layer");
@@ -360,11 +349,9 @@ fn a_walk_moved_to_a_thread_gives_the_inline_result() {
     for (tar, fails) in [(tar, false), (spoilt, true)] {
         let layer = gzip_members(&tar, 6, &[]);
         let build = |threaded| {
-            let options = BuildOptions {
-                span_size: 1 << 20,
-                threaded,
-                ..BuildOptions::default()
-            };
+            let options = BuildOptions::default()
+                .with_span_size(1 << 20)
+                .with_threaded(threaded);
             let mut builder = Builder::new(options).unwrap();
             for piece in layer.chunks(100_000) {
                 builder.feed(piece).unwrap();

@@ -12,15 +12,14 @@ use serde_json::Value;
 use soci_ztoc::{BuildError, BuildOptions, Builder, CompressionAlgorithm, EntryType, Ztoc};
 
 fn options(case: &Value, threaded: bool) -> BuildOptions {
-    BuildOptions {
-        span_size: case["span_size"].as_i64().unwrap(),
-        build_tool_identifier: case["build_tool_identifier"].as_str().unwrap().to_owned(),
-        compression: match case["compression"].as_str().unwrap() {
+    BuildOptions::default()
+        .with_span_size(case["span_size"].as_i64().unwrap())
+        .with_build_tool_identifier(case["build_tool_identifier"].as_str().unwrap().to_owned())
+        .with_compression(match case["compression"].as_str().unwrap() {
             "gzip" => CompressionAlgorithm::Gzip,
             _ => CompressionAlgorithm::Uncompressed,
-        },
-        threaded,
-    }
+        })
+        .with_threaded(threaded)
 }
 
 fn build(layer: &[u8], options: BuildOptions) -> Result<Ztoc, BuildError> {
@@ -157,10 +156,7 @@ fn builder_reproduces_the_worked_example() {
     let layer = gz.finish().unwrap();
     assert_eq!(&layer[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
 
-    let options = BuildOptions {
-        build_tool_identifier: "test-tool".into(),
-        ..BuildOptions::default()
-    };
+    let options = BuildOptions::default().with_build_tool_identifier("test-tool");
     let mut ztoc = Builder::build(&layer[..], options).unwrap();
     let record = &ztoc.toc[0];
     assert_eq!(

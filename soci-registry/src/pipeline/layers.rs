@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use soci_core::LayerJob;
 use soci_core::prefetch::{PrefetchSpan, locate};
-use soci_ztoc::{BuildError, BuildOptions, Builder};
+use soci_ztoc::{BuildError, Builder};
 use tokio::sync::mpsc;
 
 use crate::destination::Destination;
@@ -14,17 +15,6 @@ use crate::source::Source;
 
 /// Chunks in flight between the source and the builder of one layer.
 const IN_FLIGHT: usize = 8;
-
-/// A layer to index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LayerJob {
-    /// The layer blob's digest.
-    pub digest: String,
-    /// Its size.
-    pub size: u64,
-    /// How to build its zTOC (compression follows from the media type).
-    pub options: BuildOptions,
-}
 
 /// A layer's zTOC, encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -273,14 +263,14 @@ pub async fn build_ztocs(
     source: &Source,
     jobs: &[LayerJob],
     concurrency: usize,
-    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    progress: super::ProgressFn,
 ) -> Vec<LayerResult> {
     build_each(
         source,
         None,
         jobs,
         concurrency,
-        progress,
+        super::progress_or_silent(progress),
         &[],
         |_, built| async { Ok(built) },
     )

@@ -13,7 +13,6 @@
 mod discover;
 mod layers;
 mod prefetch;
-mod report;
 mod reuse;
 mod verify;
 mod write;
@@ -22,68 +21,26 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use soci_core::prefetch::{Prefetch, PrefetchSpan};
 use soci_core::{
-    ConvertError, DISABLE_XATTRS, Descriptor, Document, ImageIndex, ImageManifest, IndexVersion,
-    LayerDecision, Platform, PlatformIndex, PolicyError, SOCI_INDEX_V2, SourceImage,
-    soci_index_with_prefetch, ztoc_descriptor,
+    BuildConfig, BuiltFacts, ConvertError, Document, ImageIndex, ImageManifest, IndexVersion,
+    ParseError, Plan, PlanError, PlannedPlatform, PlatformIndex, PlatformManifest, Report,
+    SOCI_INDEX_V2, SourceImage, Step, Tag, soci_index_with_prefetch,
 };
-use soci_ztoc::{BuildOptions, DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE, Ztoc};
+use soci_ztoc::{DecodeError, Ztoc};
 
 use discover::list_referrers;
 pub use discover::{FoundIndex, find_indexes};
 use layers::build_and_store_ztocs;
-pub use layers::{BuiltZtoc, LayerError, LayerJob, LayerResult, Progress, build_ztoc, build_ztocs};
+pub use layers::{BuiltZtoc, LayerError, LayerResult, Progress, build_ztoc, build_ztocs};
 pub use prefetch::{PrefetchVerdict, verify_prefetch};
-pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
 use reuse::{Candidate, Reusable};
 pub use verify::{FileCheck, LayerVerdict, VerifyConfig, verify};
 use write::{copy_graph, ensure_source_unmoved, publish_referrer, store_ztocs, write_conversion};
 
 use crate::destination::Destination;
 use crate::error::RegistryError;
-use crate::image::{Image, PlatformManifest};
-
-/// How a build is made, with the reference's defaults.
-#[derive(Clone, Debug)]
-pub struct BuildConfig {
-    /// Uncompressed bytes between checkpoints (default 4 MiB).
-    pub span_size: i64,
-    /// Layers strictly smaller get no zTOC (default 10 MiB).
-    pub min_layer_size: u64,
-    /// Stored in zTOCs and indexes (default `AWS SOCI CLI v0.2`).
-    pub build_tool_identifier: String,
-    /// The `xattr` optimisation: mark zTOCs of layers without xattrs so the snapshotter skips
-    /// xattr lookups.
-    pub xattr_optimization: bool,
-    /// Platforms to index; empty for every platform of the image.
-    pub platforms: Vec<Platform>,
-    /// Layers indexed at once (default: the available cores).
-    pub concurrency: usize,
-    /// Build every zTOC again, even where an earlier run's could be used.
-    pub force: bool,
-    /// V2: write the SOCI-enabled image even if no layer got a zTOC (its tag then exists for
-    /// deployments that expect it), instead of failing with [`PipelineError::NoZtocs`].
-    pub allow_empty: bool,
-    /// Files to prefetch (the Go CLI's `--prefetch-file`): each layer with a zTOC holding any
-    /// gets a prefetch artifact in the index (index.md §9). Empty, the default, for none.
-    pub prefetch_files: Vec<String>,
-}
-
-impl Default for BuildConfig {
-    fn default() -> Self {
-        BuildConfig {
-            span_size: DEFAULT_SPAN_SIZE,
-            min_layer_size: soci_core::DEFAULT_MIN_LAYER_SIZE,
-            build_tool_identifier: DEFAULT_BUILD_TOOL_IDENTIFIER.to_owned(),
-            xattr_optimization: false,
-            platforms: Vec::new(),
-            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            force: false,
-            allow_empty: false,
-            prefetch_files: Vec::new(),
-        }
-    }
-}
+use crate::image::Image;
 
 /// Why a build failed.
 #[derive(Debug, thiserror::Error)]
@@ -92,33 +49,37 @@ pub enum PipelineError {
     /// Reading or writing failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    /// The image lists no platform that can be indexed.
-    #[error("image does not support any platforms")]
-    NoPlatforms,
-    /// A requested platform is not in the image.
-    #[error("image manifest for {platform}: not found (the image has: {available})")]
-    PlatformNotFound {
-        /// The platform asked for.
-        platform: String,
-        /// The platforms the image has.
-        available: String,
-    },
-    /// A manifest lists something the reference refuses to index.
-    #[error("platform {platform}: {source}")]
-    Policy {
-        /// The platform whose manifest it is.
-        platform: String,
-        /// What was refused.
-        #[source]
-        source: PolicyError,
-    },
+    /// The image cannot be indexed as asked: no platforms, a platform asked for that it lacks,
+    /// a manifest listing something that is not a layer.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     /// A manifest could not be read.
-    #[error("manifest {digest}: {message}")]
+    #[error("manifest {digest}: {source}")]
     Manifest {
         /// Its digest.
         digest: String,
         /// What is wrong with it.
-        message: String,
+        #[source]
+        source: ParseError,
+    },
+    /// The image's documents could not be converted (an image manifest the conversion cannot
+    /// rewrite).
+    #[error("image {digest}: {source}")]
+    Convert {
+        /// The image's digest.
+        digest: String,
+        /// What the conversion refused.
+        #[source]
+        source: ConvertError,
+    },
+    /// A zTOC of an earlier run, about to be reused, cannot be read.
+    #[error("stored zTOC {digest} cannot be read: {source}")]
+    StoredZtoc {
+        /// Its digest.
+        digest: String,
+        /// What the decoder refused.
+        #[source]
+        source: DecodeError,
     },
     /// Layers could not be indexed (all failures, joined as the reference joins them).
     #[error("errors encountered while building soci layers; {}", join(.0))]
@@ -151,25 +112,24 @@ fn join(errors: &[Arc<LayerError>]) -> String {
         .join("; ")
 }
 
-/// One platform being indexed.
-struct Work {
-    entry: PlatformManifest,
-    manifest: ImageManifest,
-    /// The zTOC of each layer, in manifest order, once known.
-    ztocs: Vec<Option<Descriptor>>,
-    /// Its prefetch artifacts, once made.
-    prefetch: soci_core::prefetch::Prefetch,
-    report: PlatformReport,
-}
-
 /// What indexing the platforms of an image produced: the zTOCs built are stored already, the
 /// ones reused are still to be copied where the destination lacks them.
 struct Indexed {
-    work: Vec<Work>,
+    platforms: Vec<PlannedPlatform>,
+    /// Each platform's prefetch artifacts, once made (in platform order).
+    prefetch: Vec<Prefetch>,
     reused: Vec<Candidate>,
     bytes_indexed: u64,
     /// The span ranges of the prefetch paths in each zTOC searched so far, by zTOC digest.
-    located: HashMap<String, Vec<Option<soci_core::prefetch::PrefetchSpan>>>,
+    located: HashMap<String, Vec<Option<PrefetchSpan>>>,
+}
+
+/// The progress callback of a build, optional: `None` reports nothing.
+pub type ProgressFn = Option<Arc<dyn Fn(Progress) + Send + Sync>>;
+
+/// The callback to call: the one given, or one that does nothing.
+fn progress_or_silent(progress: ProgressFn) -> Arc<dyn Fn(Progress) + Send + Sync> {
+    progress.unwrap_or_else(|| Arc::new(|_| {}))
 }
 
 /// Builds a SOCI index V1 for each platform of `image` and writes it to `destination` as a
@@ -179,9 +139,10 @@ pub async fn create(
     image: &Image,
     destination: &Destination,
     config: &BuildConfig,
-    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    progress: ProgressFn,
 ) -> Result<Report, PipelineError> {
-    let mut reusable = Reusable::new(config.span_size, &config.build_tool_identifier);
+    let progress = progress_or_silent(progress);
+    let mut reusable = Reusable::new(config);
     let platforms = select_platforms(image, config).await?;
     let existing = destination.as_source();
     let mut referrers = Vec::new();
@@ -211,15 +172,15 @@ pub async fn create(
     .await?;
     prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
     let documents: Vec<Option<Document>> = indexed
-        .work
+        .platforms
         .iter()
-        .map(|w| {
-            let ztocs: Vec<Descriptor> = w.ztocs.iter().flatten().cloned().collect();
-            (!ztocs.is_empty()).then(|| {
+        .zip(&indexed.prefetch)
+        .map(|(w, prefetch)| {
+            (!w.ztocs.is_empty()).then(|| {
                 soci_index_with_prefetch(
                     IndexVersion::V1,
-                    ztocs,
-                    w.prefetch.descriptors(),
+                    w.ztocs.clone(),
+                    prefetch.descriptors(),
                     Some(&w.entry.descriptor),
                     &config.build_tool_identifier,
                 )
@@ -240,7 +201,7 @@ pub async fn create(
     if !unchanged {
         // The subject manifests must be where their referrers are.
         for (work, _) in indexed
-            .work
+            .platforms
             .iter()
             .zip(&documents)
             .filter(|(_, d)| d.is_some())
@@ -269,8 +230,8 @@ pub async fn create(
                 .await?;
         }
         store_ztocs(destination, &indexed.reused, config.concurrency).await?;
-        prefetch::store_artifacts(destination, &indexed.work).await?;
-        for (doc, work) in documents.iter().zip(&indexed.work) {
+        prefetch::store_artifacts(destination, &indexed.prefetch).await?;
+        for (doc, work) in documents.iter().zip(&indexed.platforms) {
             if let Some(doc) = doc {
                 destination.put_manifest(doc).await?;
                 publish_referrer(destination, doc, &work.entry.descriptor).await?;
@@ -278,12 +239,12 @@ pub async fn create(
         }
         destination.commit()?;
     }
-    for (work, doc) in indexed.work.iter_mut().zip(documents) {
+    for (work, doc) in indexed.platforms.iter_mut().zip(documents) {
         work.report.soci_index = doc.map(|d| d.descriptor);
     }
     Ok(Report {
         index_version: "V1",
-        platforms: indexed.work.into_iter().map(|w| w.report).collect(),
+        platforms: indexed.platforms.into_iter().map(|w| w.report).collect(),
         image_index: None,
         tag: None,
         unchanged,
@@ -298,13 +259,14 @@ pub async fn create(
 pub async fn convert(
     image: &Image,
     destination: &Destination,
-    tag: &str,
+    tag: &Tag,
     config: &BuildConfig,
-    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    progress: ProgressFn,
 ) -> Result<Report, PipelineError> {
+    let progress = progress_or_silent(progress);
     let platforms = select_platforms(image, config).await?;
     let previous = destination.tagged(tag).await?;
-    let mut reusable = Reusable::new(config.span_size, &config.build_tool_identifier);
+    let mut reusable = Reusable::new(config);
     if !config.force {
         // SOCI indexes of an earlier conversion: at the destination's tag, or in the image
         // itself when a converted image is converted again.
@@ -344,17 +306,17 @@ pub async fn convert(
     prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
 
     let indexes: Vec<PlatformIndex> = indexed
-        .work
+        .platforms
         .iter()
-        .filter_map(|w| {
-            let ztocs: Vec<Descriptor> = w.ztocs.iter().flatten().cloned().collect();
-            (!ztocs.is_empty()).then(|| PlatformIndex {
+        .zip(&indexed.prefetch)
+        .filter_map(|(w, prefetch)| {
+            (!w.ztocs.is_empty()).then(|| PlatformIndex {
                 manifest_digest: w.entry.descriptor.digest.clone(),
                 platform: w.entry.platform.clone(),
                 index: soci_index_with_prefetch(
                     IndexVersion::V2,
-                    ztocs,
-                    w.prefetch.descriptors(),
+                    w.ztocs.clone(),
+                    prefetch.descriptors(),
                     None,
                     &config.build_tool_identifier,
                 ),
@@ -376,9 +338,9 @@ pub async fn convert(
     )
     .map_err(|e| match e {
         ConvertError::NoZtocs => PipelineError::NoZtocs,
-        other => PipelineError::Manifest {
+        source => PipelineError::Convert {
             digest: image.target.digest.clone(),
-            message: other.to_string(),
+            source,
         },
     })?;
 
@@ -391,7 +353,7 @@ pub async fn convert(
         destination.tag(&conversion.index, tag).await?;
         destination.commit()?;
     }
-    for work in &mut indexed.work {
+    for work in &mut indexed.platforms {
         work.report.soci_index = indexes
             .iter()
             .find(|i| i.manifest_digest == work.entry.descriptor.digest)
@@ -399,219 +361,112 @@ pub async fn convert(
     }
     Ok(Report {
         index_version: "V2",
-        platforms: indexed.work.into_iter().map(|w| w.report).collect(),
+        platforms: indexed.platforms.into_iter().map(|w| w.report).collect(),
         image_index: Some(conversion.index.descriptor),
-        tag: Some(tag.to_owned()),
+        tag: Some(tag.to_string()),
         unchanged,
         bytes_indexed: indexed.bytes_indexed,
     })
 }
 
-/// The image's platform manifests that `config` asks for, in the order asked (image order
-/// for all), each once.
+/// The image's platform manifests that `config` asks for ([`soci_core::select_platforms`]).
 async fn select_platforms(
     image: &Image,
     config: &BuildConfig,
 ) -> Result<Vec<PlatformManifest>, PipelineError> {
     let available = image.platforms().await?;
-    if available.is_empty() {
-        return Err(PipelineError::NoPlatforms);
-    }
-    if config.platforms.is_empty() {
-        let mut seen: Vec<&Platform> = Vec::new();
-        let mut selected = Vec::new();
-        for p in &available {
-            if !seen.iter().any(|s| s.matches(&p.platform)) {
-                seen.push(&p.platform);
-                selected.push(p.clone());
-            }
-        }
-        return Ok(selected);
-    }
-    let mut selected: Vec<PlatformManifest> = Vec::new();
-    for wanted in &config.platforms {
-        if selected.iter().any(|s| s.platform.matches(wanted)) {
-            continue;
-        }
-        match available.iter().find(|p| p.platform.matches(wanted)) {
-            Some(found) => selected.push(PlatformManifest {
-                descriptor: found.descriptor.clone(),
-                // The platform as asked is the one written, as the reference does.
-                platform: if image.is_index() {
-                    found.platform.clone()
-                } else {
-                    wanted.normalized()
-                },
-            }),
-            None => {
-                return Err(PipelineError::PlatformNotFound {
-                    platform: wanted.to_string(),
-                    available: available
-                        .iter()
-                        .map(|p| p.platform.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        }
-    }
-    Ok(selected)
+    Ok(soci_core::select_platforms(
+        &available,
+        image.is_index(),
+        &config.platforms,
+    )?)
 }
 
-/// Decides every layer of every platform, builds the zTOCs that cannot be reused (each layer
-/// once, `config.concurrency` at once, each stored at `destination` as soon as built) and
-/// returns the zTOC descriptors per layer.
+/// Plans every layer of every platform ([`Plan`]), builds the zTOCs it lists (each layer once,
+/// `config.concurrency` at once, each stored at `destination` as soon as built) and returns
+/// the platforms with their zTOC descriptors.
 async fn index_platforms(
     image: &Image,
     destination: &Destination,
     platforms: Vec<PlatformManifest>,
     config: &BuildConfig,
-    reusable: &Reusable,
+    reusable: &Reusable<'_>,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> Result<Indexed, PipelineError> {
-    let mut work = Vec::new();
-    let mut jobs: Vec<(usize, usize, LayerJob)> = Vec::new();
-    let mut reused = Vec::new();
-    let mut reused_digests = HashSet::new();
+    let mut manifests = Vec::new();
     for entry in platforms {
         let manifest = image
             .source
             .manifest(&entry.descriptor.digest, &entry.descriptor.media_type)
             .await?;
         let manifest = parse_manifest(&entry.descriptor.digest, &manifest.bytes)?;
-        let platform = entry.platform.to_string();
-        let mut ztocs = Vec::new();
-        let mut layers = Vec::new();
-        for (i, layer) in manifest.layers.iter().enumerate() {
-            let decision = soci_core::decide(layer, config.min_layer_size).map_err(|source| {
-                PipelineError::Policy {
-                    platform: platform.clone(),
-                    source,
-                }
-            })?;
-            let outcome = match decision {
-                LayerDecision::Skip(reason) => {
-                    progress(Progress::Skipped {
-                        digest: layer.digest.clone(),
-                        reason: reason.to_string(),
-                    });
-                    ztocs.push(None);
-                    LayerOutcome::Skipped {
-                        reason: reason.to_string(),
-                    }
-                }
-                LayerDecision::Index(compression) => {
-                    match reusable.get(&layer.digest) {
-                        Some(candidate) => {
-                            let disable = config.xattr_optimization
-                                && reused_xattrs_can_be_disabled(candidate).await?;
-                            let found = &candidate.descriptor;
-                            ztocs.push(Some(ztoc_descriptor(
-                                &found.digest,
-                                found.size,
-                                layer,
-                                config.span_size,
-                                disable,
-                            )));
-                            if reused_digests.insert(found.digest.clone()) {
-                                progress(Progress::Reused {
-                                    digest: layer.digest.clone(),
-                                    ztoc_digest: found.digest.clone(),
-                                });
-                                reused.push(candidate.clone());
-                            }
-                            LayerOutcome::Reused {
-                                ztoc: found.digest.clone(),
-                                ztoc_size: found.size,
-                            }
-                        }
-                        None => {
-                            jobs.push((
-                                work.len(),
-                                i,
-                                LayerJob {
-                                    digest: layer.digest.clone(),
-                                    size: layer.size,
-                                    options: BuildOptions {
-                                        span_size: config.span_size,
-                                        build_tool_identifier: config.build_tool_identifier.clone(),
-                                        compression,
-                                        // Decided below, once the number of builds is known.
-                                        threaded: false,
-                                    },
-                                },
-                            ));
-                            ztocs.push(None);
-                            // Filled in once built.
-                            LayerOutcome::Skipped {
-                                reason: String::new(),
-                            }
-                        }
-                    }
-                }
-            };
-            layers.push(LayerReport {
+        manifests.push((entry, manifest));
+    }
+    let plan = Plan::new(manifests, config, |layer| {
+        reusable.get(layer).map(|c| &c.descriptor)
+    })?;
+    let mut reported = HashSet::new();
+    for (layer, step) in plan.steps() {
+        match step {
+            Step::Skip(reason) => progress(Progress::Skipped {
                 digest: layer.digest.clone(),
-                media_type: layer.media_type.clone(),
-                size: layer.size,
-                outcome,
-            });
+                reason: reason.clone(),
+            }),
+            Step::Reuse(ztoc) if reported.insert(&ztoc.digest) => progress(Progress::Reused {
+                digest: layer.digest.clone(),
+                ztoc_digest: ztoc.digest.clone(),
+            }),
+            Step::Reuse(_) | Step::Build(_) => {}
         }
-        work.push(Work {
-            report: PlatformReport {
-                platform,
-                manifest: entry.descriptor.digest.clone(),
-                soci_index: None,
-                layers,
-            },
-            entry,
-            manifest,
-            ztocs,
-            prefetch: Default::default(),
-        });
+    }
+    let reused: Vec<Candidate> = plan
+        .reused()
+        .into_iter()
+        .filter_map(|ztoc| reusable.by_ztoc(&ztoc.digest).cloned())
+        .collect();
+    let mut xattr_verdicts = HashMap::new();
+    for ztoc in plan.reused_needing_xattr_check() {
+        if let Some(candidate) = reusable.by_ztoc(&ztoc.digest) {
+            let verdict = reused_xattrs_can_be_disabled(candidate).await?;
+            xattr_verdicts.insert(ztoc.digest.clone(), verdict);
+        }
     }
 
     // Fewer layers to build than the cores the run may use (an image of one big layer, say):
     // the idle ones hash span digests and walk the tar beside each build.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threaded = jobs.len() < config.concurrency.min(cores);
-    for (_, _, job) in &mut jobs {
+    let threaded = plan.builds.len() < config.concurrency.min(cores);
+    let mut jobs = plan.builds.clone();
+    for job in &mut jobs {
         job.options.threaded = threaded;
     }
-    let layer_jobs: Vec<LayerJob> = jobs.iter().map(|(_, _, job)| job.clone()).collect();
+    let paths = soci_core::prefetch::clean_prefetch_paths(&config.prefetch_files);
     let results = build_and_store_ztocs(
         &image.source,
         destination,
-        &layer_jobs,
+        &jobs,
         config.concurrency,
-        progress,
-        &soci_core::prefetch::clean_prefetch_paths(&config.prefetch_files),
+        progress.clone(),
+        &paths,
     )
     .await;
+    let mut located = HashMap::new();
     let mut errors: Vec<Arc<LayerError>> = Vec::new();
+    let mut built = Vec::new();
     let mut stored = HashSet::new();
     let mut bytes_indexed = 0;
-    let mut located = HashMap::new();
-    for ((w, i, job), result) in jobs.iter().zip(results) {
+    for (job, result) in jobs.iter().zip(results) {
         match result {
-            Ok(built) => {
-                let layer = &work[*w].manifest.layers[*i];
-                let disable = config.xattr_optimization && built.xattrs_can_be_disabled;
-                work[*w].ztocs[*i] = Some(ztoc_descriptor(
-                    &built.digest,
-                    built.size,
-                    layer,
-                    config.span_size,
-                    disable,
-                ));
-                work[*w].report.layers[*i].outcome = LayerOutcome::Built {
-                    ztoc: built.digest.clone(),
-                    ztoc_size: built.size,
-                };
-                if stored.insert(built.digest.clone()) {
+            Ok(ztoc) => {
+                if stored.insert(ztoc.digest.clone()) {
                     bytes_indexed += job.size;
                 }
-                located.insert(built.digest.clone(), built.prefetch.clone());
+                located.insert(ztoc.digest.clone(), ztoc.prefetch.clone());
+                built.push(BuiltFacts {
+                    digest: ztoc.digest.clone(),
+                    size: ztoc.size,
+                    xattrs_can_be_disabled: ztoc.xattrs_can_be_disabled,
+                });
             }
             Err(e) => {
                 if !errors.iter().any(|known| Arc::ptr_eq(known, &e)) {
@@ -623,33 +478,26 @@ async fn index_platforms(
     if !errors.is_empty() {
         return Err(PipelineError::Layers(errors));
     }
+    let platforms = plan.finish(&built, &xattr_verdicts);
     Ok(Indexed {
-        work,
+        prefetch: vec![Prefetch::default(); platforms.len()],
+        platforms,
         reused,
         bytes_indexed,
         located,
     })
 }
 
-/// Whether a reused zTOC's layer needs no xattr lookups: said by its earlier descriptor, or
-/// else read from the zTOC itself.
+/// Whether a reused zTOC's layer needs no xattr lookups, read from the zTOC itself.
 async fn reused_xattrs_can_be_disabled(candidate: &Candidate) -> Result<bool, PipelineError> {
     let descriptor = &candidate.descriptor;
-    if descriptor
-        .annotations
-        .get(DISABLE_XATTRS)
-        .map(String::as_str)
-        == Some("true")
-    {
-        return Ok(true);
-    }
     let bytes = candidate
         .origin
         .blob(&descriptor.digest, descriptor.size)
         .await?;
-    let ztoc = Ztoc::from_bytes(&bytes).map_err(|e| PipelineError::Manifest {
+    let ztoc = Ztoc::from_bytes(&bytes).map_err(|source| PipelineError::StoredZtoc {
         digest: descriptor.digest.clone(),
-        message: format!("stored zTOC cannot be read: {e}"),
+        source,
     })?;
     Ok(soci_core::xattrs_can_be_disabled(&ztoc))
 }
@@ -676,8 +524,8 @@ async fn fetch_manifests(image: &Image) -> Result<HashMap<String, Bytes>, Pipeli
 }
 
 fn parse_manifest(digest: &str, bytes: &[u8]) -> Result<ImageManifest, PipelineError> {
-    ImageManifest::parse(bytes).map_err(|e| PipelineError::Manifest {
+    ImageManifest::parse(bytes).map_err(|source| PipelineError::Manifest {
         digest: digest.to_owned(),
-        message: e.to_string(),
+        source,
     })
 }

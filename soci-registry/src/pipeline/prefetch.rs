@@ -20,7 +20,9 @@ use soci_ztoc::Ztoc;
 
 use super::discover::FoundIndex;
 use super::reuse::Candidate;
-use super::{BuildConfig, Indexed, PipelineError, Progress, Work, parse_manifest};
+use soci_core::prefetch::Prefetch;
+
+use super::{BuildConfig, Indexed, PipelineError, Progress, parse_manifest};
 use crate::destination::Destination;
 use crate::image::Image;
 
@@ -50,17 +52,17 @@ pub(super) async fn add_artifacts(
         .try_collect()
         .await?;
     indexed.located.extend(searched);
-    for work in &mut indexed.work {
+    for (work, made) in indexed.platforms.iter().zip(&mut indexed.prefetch) {
         let layers: Vec<PrefetchLayer<'_>> = work
-            .manifest
+            .report
             .layers
             .iter()
-            .zip(&work.ztocs)
-            .map(|(layer, ztoc)| PrefetchLayer {
+            .map(|layer| PrefetchLayer {
                 digest: &layer.digest,
-                found: ztoc
-                    .as_ref()
-                    .and_then(|z| indexed.located.get(&z.digest))
+                found: layer
+                    .outcome
+                    .ztoc()
+                    .and_then(|(ztoc, _)| indexed.located.get(ztoc))
                     .map(Vec::as_slice),
             })
             .collect();
@@ -77,7 +79,7 @@ pub(super) async fn add_artifacts(
                 artifact_digest: artifact.document.descriptor.digest.clone(),
             });
         }
-        work.prefetch = prefetch;
+        *made = prefetch;
     }
     Ok(())
 }
@@ -98,9 +100,9 @@ async fn search_stored(
         tokio::task::spawn_blocking(move || Ztoc::from_bytes(&bytes).map(|z| locate(&z, &paths)))
             .await;
     match searched {
-        Ok(found) => found.map_err(|e| PipelineError::Manifest {
+        Ok(found) => found.map_err(|source| PipelineError::StoredZtoc {
             digest: descriptor.digest.clone(),
-            message: format!("stored zTOC cannot be read: {e}"),
+            source,
         }),
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     }
@@ -109,10 +111,10 @@ async fn search_stored(
 /// Stores every platform's prefetch artifacts at `destination`, each once.
 pub(super) async fn store_artifacts(
     destination: &Destination,
-    work: &[Work],
+    prefetch: &[Prefetch],
 ) -> Result<(), PipelineError> {
     let mut seen = HashSet::new();
-    for artifact in work.iter().flat_map(|w| &w.prefetch.artifacts) {
+    for artifact in prefetch.iter().flat_map(|p| &p.artifacts) {
         let document = &artifact.document;
         if seen.insert(&document.descriptor.digest) {
             destination

@@ -4,10 +4,7 @@
 
 use std::collections::HashMap;
 
-use soci_core::{
-    BUILD_TOOL, Descriptor, ImageManifest, LAYER_DIGEST, SOCI_INDEX_V1, SOCI_INDEX_V2, SPAN_SIZE,
-    ZTOC_MEDIA_TYPE,
-};
+use soci_core::{BuildConfig, Descriptor, ImageManifest};
 
 use crate::error::RegistryError;
 use crate::source::Source;
@@ -25,18 +22,16 @@ pub(crate) struct Candidate {
 }
 
 /// Reusable zTOCs by layer digest.
-pub(crate) struct Reusable {
-    span_size: i64,
-    build_tool: String,
+pub(crate) struct Reusable<'c> {
+    config: &'c BuildConfig,
     by_layer: HashMap<String, Candidate>,
 }
 
-impl Reusable {
-    /// An empty set for builds with this span size and build tool.
-    pub(crate) fn new(span_size: i64, build_tool: &str) -> Reusable {
+impl<'c> Reusable<'c> {
+    /// An empty set for builds made as `config` says.
+    pub(crate) fn new(config: &'c BuildConfig) -> Reusable<'c> {
         Reusable {
-            span_size,
-            build_tool: build_tool.to_owned(),
+            config,
             by_layer: HashMap::new(),
         }
     }
@@ -46,9 +41,14 @@ impl Reusable {
         self.by_layer.get(layer)
     }
 
-    /// Adds the zTOCs of the SOCI index `index` (a descriptor of a manifest in `origin`), if
-    /// it is one and was built with the same span size and build tool. Manifests that are gone
-    /// or are not SOCI indexes add nothing.
+    /// The earlier zTOC with digest `ztoc`, if any layer's is.
+    pub(crate) fn by_ztoc(&self, ztoc: &str) -> Option<&Candidate> {
+        self.by_layer.values().find(|c| c.descriptor.digest == ztoc)
+    }
+
+    /// Adds the zTOCs that the manifest `index` (a descriptor of a manifest in `origin`) offers
+    /// for reuse ([`soci_core::reusable_ztocs`]). Manifests that are gone or are not SOCI
+    /// indexes add nothing.
     pub(crate) async fn add_index(
         &mut self,
         origin: &Source,
@@ -65,31 +65,13 @@ impl Reusable {
         let Ok(manifest) = ImageManifest::parse(&manifest.bytes) else {
             return Ok(());
         };
-        let is_soci = matches!(
-            manifest.config.media_type.as_str(),
-            SOCI_INDEX_V1 | SOCI_INDEX_V2
-        );
-        if !is_soci
-            || manifest.annotations.get(BUILD_TOOL).map(String::as_str)
-                != Some(self.build_tool.as_str())
-        {
-            return Ok(());
-        }
-        let span_size = self.span_size.to_string();
-        for ztoc in manifest.layers {
-            if ztoc.media_type != ZTOC_MEDIA_TYPE
-                || ztoc.annotations.get(SPAN_SIZE) != Some(&span_size)
-            {
-                continue;
-            }
-            if let Some(layer) = ztoc.annotations.get(LAYER_DIGEST) {
-                self.by_layer
-                    .entry(layer.clone())
-                    .or_insert_with(|| Candidate {
-                        descriptor: ztoc.clone(),
-                        origin: origin.clone(),
-                    });
-            }
+        for (layer, ztoc) in soci_core::reusable_ztocs(&manifest, self.config) {
+            self.by_layer
+                .entry(layer.to_owned())
+                .or_insert_with(|| Candidate {
+                    descriptor: ztoc.clone(),
+                    origin: origin.clone(),
+                });
         }
         Ok(())
     }

@@ -88,8 +88,9 @@ pub async fn verify(
     image: &Image,
     index: &FoundIndex,
     config: &VerifyConfig,
-    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    progress: super::ProgressFn,
 ) -> Result<Vec<LayerVerdict>, PipelineError> {
+    let progress = super::progress_or_silent(progress);
     let manifest = image
         .source
         .manifest(&index.manifest.digest, &index.manifest.media_type)
@@ -175,12 +176,11 @@ async fn verify_layer(
         .get(SPAN_SIZE)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| ztoc.span_size());
-    let options = BuildOptions {
-        span_size,
-        build_tool_identifier: ztoc.build_tool_identifier.clone(),
-        compression: ztoc.compression_info.algorithm(),
-        threaded: false,
-    };
+    let options = BuildOptions::default()
+        .with_span_size(span_size)
+        .with_build_tool_identifier(ztoc.build_tool_identifier.clone())
+        .with_compression(ztoc.compression_info.algorithm())
+        .with_threaded(false);
     let chosen = choose_files(&ztoc, files);
 
     // 1. One pass over the layer, into the builder and a plain untar at once.

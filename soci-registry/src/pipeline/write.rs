@@ -31,12 +31,12 @@ pub(super) async fn write_conversion(
         copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
     }
     store_ztocs(destination, &indexed.reused, config.concurrency).await?;
-    super::prefetch::store_artifacts(destination, &indexed.work).await?;
+    super::prefetch::store_artifacts(destination, &indexed.prefetch).await?;
     // SOCI indexes of an earlier conversion that this one keeps (platforms not converted again).
     let new_index =
-        ImageIndex::parse(&conversion.index.bytes).map_err(|e| PipelineError::Manifest {
+        ImageIndex::parse(&conversion.index.bytes).map_err(|source| PipelineError::Manifest {
             digest: conversion.index.descriptor.digest.clone(),
-            message: e.to_string(),
+            source,
         })?;
     for kept in new_index.manifests.iter().filter(|m| {
         m.artifact_type == SOCI_INDEX_V2
@@ -160,9 +160,9 @@ pub(super) async fn publish_referrer(
     let tag = referrers_tag(&subject.digest);
     let mut fallback = match destination.tagged(&tag).await? {
         Some(existing) => {
-            ImageIndex::parse(&existing.bytes).map_err(|e| PipelineError::Manifest {
+            ImageIndex::parse(&existing.bytes).map_err(|source| PipelineError::Manifest {
                 digest: existing.digest.clone(),
-                message: format!("referrers tag {tag}: {e}"),
+                source,
             })?
         }
         None => ImageIndex {

@@ -1,8 +1,8 @@
 //! What a build did, layer by layer, for people (the CLI's summary, the Lambda's logs) and for
 //! scripts (`--json`).
 
+use crate::descriptor::Descriptor;
 use serde::Serialize;
-use soci_core::Descriptor;
 
 /// The outcome of a `create` or `convert`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
