@@ -1,11 +1,12 @@
 //! `socix create` (SOCI index V1) and `socix convert` (SOCI-enabled image, V2): flags with the
 //! Go CLI's names and defaults, handed to `soci_registry::{create, convert}`.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use soci_core::{Platform, SpanSize, SpanSizeError, Tag};
+use soci_core::{Platform, SpanSize, Tag};
 use soci_registry::{BuildConfig, Image, ImageRef, Source};
 use soci_ztoc::{DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE};
 
@@ -32,6 +33,7 @@ pub(crate) const CONVERT_EXAMPLES: &str = "Examples:
   socix convert registry.example.com/app:1.0 oci-archive:/tmp/app-soci.tar
   socix convert docker.io/library/app:1.0 127.0.0.1:5000/app:1.0-soci --dest-plain-http
   socix convert oci:/tmp/sample:latest --tag-suffix -lazy --platform linux/amd64
+  socix convert oci:/tmp/sample:latest --prefetch-file /etc/os-release,/usr/bin/tool-00
 
 DEST's tag names the result; without one (or without DEST) it is the source tag followed by
 --tag-suffix. The tag is written last, after everything it points at.";
@@ -78,6 +80,14 @@ pub(crate) struct BuildArgs {
     /// Layers indexed at once [default: the number of cores].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// A file to prefetch (repeatable or comma-separated): each layer with a zTOC holding one of
+    /// them gets a prefetch artifact, which a snapshotter with prefetch enabled fetches at start.
+    /// Matched exactly against the layer's tar names, top-most layer first.
+    #[arg(long = "prefetch-file", value_name = "PATH", value_delimiter = ',')]
+    prefetch_files: Vec<String>,
+    /// A JSON file holding an array of paths to prefetch, added after the --prefetch-file ones.
+    #[arg(long, value_name = "FILE")]
+    prefetch_files_json: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -91,8 +101,9 @@ pub(crate) fn parse_platform(s: &str) -> Result<Platform, String> {
 }
 
 impl BuildArgs {
-    /// The pipeline's configuration; refuses a span size `soci_core` does not accept.
-    fn config(&self, allow_empty: bool) -> Result<BuildConfig, SpanSizeError> {
+    /// The pipeline's configuration; refuses a span size `soci_core` does not accept and a
+    /// prefetch list that cannot be read.
+    fn config(&self, allow_empty: bool) -> anyhow::Result<BuildConfig> {
         let mut config = BuildConfig::default();
         config.span_size = SpanSize::checked(self.span_size, self.allow_small_spans)?;
         config.min_layer_size = self.min_layer_size;
@@ -108,8 +119,26 @@ impl BuildArgs {
         }
         config.force = self.force;
         config.allow_empty = allow_empty;
+        config.prefetch_files.clone_from(&self.prefetch_files);
+        if let Some(path) = &self.prefetch_files_json {
+            config.prefetch_files.extend(read_prefetch_list(path)?);
+        }
         Ok(config)
     }
+}
+
+/// The paths of a `--prefetch-files-json` file: a JSON array of strings (`null` for none, as
+/// Go reads it).
+fn read_prefetch_list(path: &Path) -> anyhow::Result<Vec<String>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the prefetch list {}", path.display()))?;
+    let paths: Option<Vec<String>> = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "the prefetch list {} is not a JSON array of strings",
+            path.display()
+        )
+    })?;
+    Ok(paths.unwrap_or_default())
 }
 
 /// Output flags of `create` and `convert`.

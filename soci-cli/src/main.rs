@@ -13,6 +13,7 @@ mod build;
 mod connect;
 mod index;
 mod output;
+mod prefetch;
 mod progress;
 mod refs;
 mod sample;
@@ -65,6 +66,9 @@ enum Command {
     /// Work with zTOCs (the per-layer table of contents): local files, or those of an image.
     #[command(subcommand)]
     Ztoc(ztoc::ZtocCommand),
+    /// List and show the prefetch artifacts of an image's SOCI indexes.
+    #[command(subcommand)]
+    Prefetch(prefetch::PrefetchCommand),
     /// Check every zTOC of an image's SOCI indexes against its layer; exit 1 on any problem.
     #[command(after_help = verify::EXAMPLES)]
     Verify(verify::VerifyArgs),
@@ -97,6 +101,7 @@ impl Command {
             Command::Ztoc(command) => {
                 advice::PlainHttp::All(command.connect().is_some_and(|c| c.plain_http))
             }
+            Command::Prefetch(command) => advice::PlainHttp::All(command.connect().plain_http),
             Command::Verify(args) => advice::PlainHttp::All(args.select.connect.plain_http),
             Command::SampleImage(_) | Command::Completions { .. } => advice::PlainHttp::All(false),
         }
@@ -109,6 +114,7 @@ impl Command {
             Command::Convert(args) => args.report.json,
             Command::Index(command) => command.json(),
             Command::Ztoc(command) => command.json(),
+            Command::Prefetch(command) => command.json(),
             Command::Verify(args) => args.json,
             Command::SampleImage(_) | Command::Completions { .. } => false,
         }
@@ -120,6 +126,7 @@ impl Command {
             Command::Convert(args) => args.run().await,
             Command::Index(command) => command.run().await,
             Command::Ztoc(command) => command.run().await,
+            Command::Prefetch(command) => command.run().await,
             Command::Verify(args) => args.run().await,
             Command::SampleImage(args) => args.run(),
             Command::Completions { shell } => {

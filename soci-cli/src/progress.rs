@@ -81,6 +81,17 @@ impl Reporter {
 
     fn event(&self, event: Progress) {
         match (&self.mode, event) {
+            // A prefetch path found nowhere is a warning, shown even when progress is not.
+            (mode, Progress::PrefetchNotFound { platform, path }) => {
+                let warning = format!(
+                    "warning: prefetch file {path} not found in any layer ({platform}: only \
+                     layers with a zTOC are searched, by their exact tar names)"
+                );
+                match mode {
+                    Mode::Quiet => note(warning),
+                    _ => self.say(&warning),
+                }
+            }
             (Mode::Quiet, _) => {}
             (Mode::Lines, Progress::Started { digest, size }) => {
                 note(format_args!("layer {digest}: reading {}", bytes(size)));
@@ -130,6 +141,15 @@ impl Reporter {
             (_, Progress::Skipped { digest, reason }) => {
                 self.say(&format!("ztoc skipped - layer {digest}: {reason}"));
             }
+            (
+                _,
+                Progress::Prefetch {
+                    digest,
+                    artifact_digest,
+                },
+            ) => self.say(&format!(
+                "Created prefetch artifact for layer {digest}: {artifact_digest}"
+            )),
             // Byte counts only move bars; events added later are not shown.
             _ => {}
         }

@@ -1,6 +1,7 @@
 //! `socix verify`: every zTOC of an image's SOCI indexes checked against its layer by
 //! `soci_registry::verify` (rebuilt byte for byte, every span inflated from its checkpoint,
-//! files extracted and compared with a plain untar); exit 1 if anything is wrong.
+//! files extracted and compared with a plain untar), and every prefetch artifact by
+//! `soci_registry::verify_prefetch`; exit 1 if anything is wrong.
 
 use std::io::Write;
 use std::time::Instant;
@@ -8,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use soci_registry::{FileCheck, FoundIndex, LayerVerdict, VerifyConfig};
+use soci_registry::{FileCheck, FoundIndex, LayerVerdict, PrefetchVerdict, VerifyConfig};
 
 use crate::index::{Select, platform, version};
 use crate::output::print_json;
@@ -22,7 +23,10 @@ pub(crate) const EXAMPLES: &str = "Examples:
 
 Each zTOC is checked the way a lazy-loading snapshotter uses it: built again from its layer
 (it must be the same bytes), every span inflated from its checkpoint with its digest checked,
-and files extracted through it compared with a plain untar of the layer.";
+and files extracted through it compared with a plain untar of the layer. Each prefetch artifact
+must name a layer with a zTOC in the same index, be readable by the snapshotter, and hold sorted,
+merged span ranges within that zTOC's spans (the files it was made for are not recorded in it,
+so they cannot be checked).";
 
 /// `socix verify`.
 #[derive(Args)]
@@ -62,6 +66,8 @@ struct Checked<'a> {
     #[serde(flatten)]
     index: &'a FoundIndex,
     layers: Vec<LayerVerdict>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    prefetch: Vec<PrefetchVerdict>,
 }
 
 #[derive(Serialize)]
@@ -95,17 +101,26 @@ impl VerifyArgs {
             reporter.finish();
             let layers = result
                 .with_context(|| format!("cannot verify the SOCI index {}", index.index.digest))?;
-            checked.push(Checked { index, layers });
+            let prefetch = soci_registry::verify_prefetch(&image, index)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot verify the prefetch artifacts of {}",
+                        index.index.digest
+                    )
+                })?;
+            checked.push(Checked {
+                index,
+                layers,
+                prefetch,
+            });
         }
-        let total: usize = checked.iter().map(|c| c.layers.len()).sum();
-        let bad: usize = checked
-            .iter()
-            .map(|c| c.layers.iter().filter(|l| !l.is_ok()).count())
-            .sum();
+        let tally = Tally::of(&checked);
+        let ok = tally.is_ok();
         if self.json {
             print_json(&Document {
                 image: self.select.image.to_string(),
-                ok: bad == 0,
+                ok,
                 elapsed_seconds: started.elapsed().as_secs_f64(),
                 indexes: checked,
             })?;
@@ -114,20 +129,19 @@ impl VerifyArgs {
             for c in &checked {
                 write_verdicts(&mut out, c)?;
             }
-            if bad == 0 {
+            if ok {
                 writeln!(
                     out,
-                    "Verified {total} zTOC{} of {} in {:.2} s: no problem.",
-                    if total == 1 { "" } else { "s" },
+                    "Verified {} of {} in {:.2} s: no problem.",
+                    tally.checked(),
                     self.select.image,
                     started.elapsed().as_secs_f64()
                 )?;
             }
         }
-        if bad > 0 {
+        if !ok {
             return Err(Failed {
-                bad,
-                total,
+                tally,
                 image: self.select.image.to_string(),
             }
             .into());
@@ -168,7 +182,77 @@ fn write_verdicts(out: &mut impl Write, c: &Checked<'_>) -> std::io::Result<()> 
             }
         }
     }
+    for p in &c.prefetch {
+        let status = if p.is_ok() { "ok  " } else { "FAIL" };
+        write!(
+            out,
+            "  {status}  prefetch {}  layer {}",
+            short(&p.artifact),
+            short(&p.layer)
+        )?;
+        if p.is_ok() {
+            write!(
+                out,
+                "  {} span range{}, {} span{}",
+                p.span_ranges,
+                plural(p.span_ranges == 1),
+                p.spans,
+                plural(p.spans == 1)
+            )?;
+            if let Some(n) = p.ztoc_spans {
+                write!(out, " of the zTOC's {n}")?;
+            }
+        }
+        writeln!(out)?;
+        for problem in &p.problems {
+            writeln!(out, "          {problem}")?;
+        }
+    }
     Ok(())
+}
+
+/// The `s` of a plural, unless there is one.
+fn plural(one: bool) -> &'static str {
+    if one { "" } else { "s" }
+}
+
+/// How many zTOCs and prefetch artifacts were checked, and how many failed.
+#[derive(Debug, Default)]
+struct Tally {
+    total: usize,
+    bad: usize,
+    prefetch_total: usize,
+    prefetch_bad: usize,
+}
+
+impl Tally {
+    fn of(checked: &[Checked<'_>]) -> Tally {
+        let mut t = Tally::default();
+        for c in checked {
+            t.total += c.layers.len();
+            t.bad += c.layers.iter().filter(|l| !l.is_ok()).count();
+            t.prefetch_total += c.prefetch.len();
+            t.prefetch_bad += c.prefetch.iter().filter(|p| !p.is_ok()).count();
+        }
+        t
+    }
+
+    fn is_ok(&self) -> bool {
+        self.bad == 0 && self.prefetch_bad == 0
+    }
+
+    /// `3 zTOCs`, or `1 zTOC and 2 prefetch artifacts` when there are some.
+    fn checked(&self) -> String {
+        let mut text = format!("{} zTOC{}", self.total, plural(self.total == 1));
+        if self.prefetch_total > 0 {
+            text.push_str(&format!(
+                " and {} prefetch artifact{}",
+                self.prefetch_total,
+                plural(self.prefetch_total == 1)
+            ));
+        }
+        text
+    }
 }
 
 /// Verification found problems. Its own type because stdout already tells them (the verdicts,
@@ -176,18 +260,29 @@ fn write_verdicts(out: &mut impl Write, c: &Checked<'_>) -> std::io::Result<()> 
 /// prints no second JSON document.
 #[derive(Debug)]
 pub(crate) struct Failed {
-    bad: usize,
-    total: usize,
+    tally: Tally,
     image: String,
 }
 
 impl std::fmt::Display for Failed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = &self.tally;
+        let mut failed = Vec::new();
+        if t.bad > 0 {
+            failed.push(format!("{} of {} zTOCs", t.bad, t.total));
+        }
+        if t.prefetch_bad > 0 {
+            failed.push(format!(
+                "{} of {} prefetch artifacts",
+                t.prefetch_bad, t.prefetch_total
+            ));
+        }
         write!(
             f,
-            "{} of {} zTOCs of {} failed verification (problems listed above); if the layers \
-             are intact, build the index again with --force",
-            self.bad, self.total, self.image
+            "{} of {} failed verification (problems listed above); if the layers are intact, \
+             build the index again with --force",
+            failed.join(" and "),
+            self.image
         )
     }
 }

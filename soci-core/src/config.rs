@@ -36,6 +36,9 @@ pub struct BuildConfig {
     /// V2: write the SOCI-enabled image even if no layer got a zTOC (its tag then exists for
     /// deployments that expect it), instead of failing because there is nothing to index.
     pub allow_empty: bool,
+    /// Files to prefetch (the Go CLI's `--prefetch-file`): each layer with a zTOC holding any
+    /// gets a prefetch artifact in the index (index.md §9). Empty, the default, for none.
+    pub prefetch_files: Vec<String>,
 }
 
 impl Default for BuildConfig {
@@ -49,6 +52,7 @@ impl Default for BuildConfig {
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             force: false,
             allow_empty: false,
+            prefetch_files: Vec::new(),
         }
     }
 }

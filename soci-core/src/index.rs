@@ -116,11 +116,25 @@ pub fn soci_index(
     subject: Option<&Descriptor>,
     build_tool_identifier: &str,
 ) -> Document {
+    soci_index_with_prefetch(version, ztocs, Vec::new(), subject, build_tool_identifier)
+}
+
+/// [`soci_index`] with prefetch artifacts (index.md §9, [`crate::prefetch`]): their descriptors
+/// follow every zTOC's, in layer order, as the reference lists them.
+pub fn soci_index_with_prefetch(
+    version: IndexVersion,
+    ztocs: Vec<Descriptor>,
+    prefetch: Vec<Descriptor>,
+    subject: Option<&Descriptor>,
+    build_tool_identifier: &str,
+) -> Document {
+    let mut layers = ztocs;
+    layers.extend(prefetch);
     let manifest = ImageManifest {
         schema_version: 2,
         media_type: OCI_MANIFEST.into(),
         config: Descriptor::of(version.artifact_type(), EMPTY_CONFIG),
-        layers: ztocs,
+        layers,
         subject: match version {
             IndexVersion::V1 => subject.map(Descriptor::bare),
             IndexVersion::V2 => None,

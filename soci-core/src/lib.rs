@@ -28,6 +28,7 @@ mod manifest;
 pub mod media_type;
 mod plan;
 mod policy;
+pub mod prefetch;
 mod report;
 pub mod select;
 mod span;

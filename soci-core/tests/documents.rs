@@ -1,7 +1,9 @@
 //! Every example document of index.md reproduces to its exact bytes and digest.
 
+use soci_core::prefetch::{PrefetchArtifact, PrefetchSpan};
 use soci_core::{
-    Descriptor, Document, ImageManifest, IndexVersion, soci_index, to_go_json, ztoc_descriptor,
+    Descriptor, Document, ImageManifest, IndexVersion, sha256_digest, soci_index,
+    soci_index_with_prefetch, to_go_json, ztoc_descriptor,
 };
 
 const V1_INDEX: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.amazon.soci.index.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[{"mediaType":"application/octet-stream","digest":"sha256:503b4805851ebd2e29d6d0c047de620d2eee29861da5e463d86b2837f760af2b","size":33256,"annotations":{"com.amazon.soci.image-layer-digest":"sha256:832ae301d4d75948babbf3c2fae802934fda4821f8760d98f91ff54b86de187a","com.amazon.soci.image-layer-mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","com.amazon.soci.span-size":"4194304"}}],"subject":{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"sha256:a406ac7915052321658fb4f29712a4f85867a73a1d0e50f783b01a6a942e1038","size":735},"annotations":{"com.amazon.soci.build-tool-identifier":"AWS SOCI CLI v0.2"}}"#;
@@ -98,4 +100,44 @@ fn referrers_tag_schema() {
         ),
         "sha256-a406ac7915052321658fb4f29712a4f85867a73a1d0e50f783b01a6a942e1038"
     );
+}
+
+/// The V2 example index with index.md §9's example artifact for its layer: the prefetch
+/// descriptor follows the zTOC's, with the layer digest as its one annotation.
+#[test]
+fn v2_index_with_a_prefetch_artifact() {
+    const ARTIFACT: &str = r#"{"version":"1.0","prefetch_spans":[{"start_span":0,"end_span":0},{"start_span":3,"end_span":5}]}"#;
+    let layer = "sha256:832ae301d4d75948babbf3c2fae802934fda4821f8760d98f91ff54b86de187a";
+    let artifact = PrefetchArtifact::new(vec![
+        PrefetchSpan {
+            start_span: 3,
+            end_span: 5,
+            priority: 0,
+        },
+        PrefetchSpan {
+            start_span: 0,
+            end_span: 0,
+            priority: 0,
+        },
+    ])
+    .to_document(layer);
+    assert_eq!(artifact.bytes, ARTIFACT.as_bytes());
+    let index = soci_index_with_prefetch(
+        IndexVersion::V2,
+        vec![example_ztoc()],
+        vec![artifact.descriptor],
+        None,
+        "AWS SOCI CLI v0.2",
+    );
+    let prefetch = format!(
+        r#"{{"mediaType":"application/vnd.amazon.soci.prefetch.v1+json","digest":"{}","size":96,"annotations":{{"com.amazon.soci.image-layer-digest":"{layer}"}}}}"#,
+        sha256_digest(ARTIFACT.as_bytes())
+    );
+    let expected = V2_INDEX.replacen("}}],", &format!("}}}},{prefetch}],"), 1);
+    assert_eq!(String::from_utf8(index.bytes.clone()).unwrap(), expected);
+    assert_eq!(index.descriptor.digest, sha256_digest(expected.as_bytes()));
+    assert_eq!(index.descriptor.size, expected.len() as u64);
+    // A reader keeps it: the index re-encodes to the same bytes.
+    let parsed = ImageManifest::parse(expected.as_bytes()).unwrap();
+    assert_eq!(to_go_json(&parsed), expected.as_bytes());
 }

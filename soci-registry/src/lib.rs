@@ -70,8 +70,8 @@ pub use logging::{
 pub use lookup::{LayerZtoc, LookupError, find_indexes_for, search_order, topmost_with_file};
 pub use pipeline::{
     BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerResult, LayerVerdict, PipelineError,
-    Progress, ProgressFn, VerifyConfig, build_ztoc, build_ztocs, convert, create, find_indexes,
-    verify,
+    PrefetchVerdict, Progress, ProgressFn, VerifyConfig, build_ztoc, build_ztocs, convert, create,
+    find_indexes, verify, verify_prefetch,
 };
 pub use reference::{DOCKER_HUB, ImageRef, ReferenceError, RegistryRef};
 /// The build's settings and results, defined by the pure `soci-core` and re-exported here so a

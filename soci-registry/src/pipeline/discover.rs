@@ -27,6 +27,10 @@ pub struct FoundIndex {
     pub index: Descriptor,
     /// Its zTOCs (each annotated with the digest of its layer).
     pub ztocs: Vec<Descriptor>,
+    /// Its prefetch artifacts (each annotated with the digest of its layer), listed only when
+    /// there are some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prefetch: Vec<Descriptor>,
 }
 
 fn version_name<S: serde::Serializer>(v: &IndexVersion, s: S) -> Result<S::Ok, S::Error> {
@@ -120,8 +124,14 @@ async fn add(
         },
         ztocs: parsed
             .layers
-            .into_iter()
+            .iter()
             .filter(|l| l.media_type == soci_core::ZTOC_MEDIA_TYPE)
+            .cloned()
+            .collect(),
+        prefetch: parsed
+            .layers
+            .into_iter()
+            .filter(|l| l.media_type == soci_core::PREFETCH_MEDIA_TYPE)
             .collect(),
     });
     Ok(())

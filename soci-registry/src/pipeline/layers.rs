@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use soci_core::LayerJob;
+use soci_core::prefetch::{PrefetchSpan, locate};
 use soci_ztoc::{BuildError, Builder};
 use tokio::sync::mpsc;
 
@@ -24,6 +25,9 @@ pub struct BuiltZtoc {
     pub digest: String,
     /// Whether the layer needs no xattr lookups (see [`soci_core::xattrs_can_be_disabled`]).
     pub xattrs_can_be_disabled: bool,
+    /// The span ranges of the build's prefetch paths in this zTOC, one per path (see
+    /// [`soci_core::prefetch::locate`]); empty when no path was asked for.
+    pub prefetch: Vec<Option<PrefetchSpan>>,
 }
 
 /// What the pipeline reports as it goes, for progress bars and logs.
@@ -69,6 +73,22 @@ pub enum Progress {
         /// Its zTOC's size.
         ztoc_size: u64,
     },
+    /// A layer's prefetch artifact is made (the Go CLI's
+    /// `Created prefetch artifact for layer <digest>: <artifact digest>`).
+    Prefetch {
+        /// Layer digest.
+        digest: String,
+        /// The prefetch artifact's digest.
+        artifact_digest: String,
+    },
+    /// A prefetch path is in no layer with a zTOC (the Go CLI's warning
+    /// `prefetch file <path> not found in any layer`).
+    PrefetchNotFound {
+        /// The platform whose layers were searched.
+        platform: String,
+        /// The path, cleaned.
+        path: String,
+    },
 }
 
 /// Why a layer could not be indexed.
@@ -109,17 +129,19 @@ pub async fn build_ztoc(
     job: &LayerJob,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<BuiltZtoc, LayerError> {
-    build_streamed(source, job, progress, None).await
+    build_streamed(source, job, progress, None, &[]).await
 }
 
 /// Builds one layer's zTOC in a single pass over its bytes; a `copy_to` destination that lacks
 /// the layer is given its bytes from the same pass. (A copy that fails is not an error here:
-/// whoever needs the blob there copies it again.)
+/// whoever needs the blob there copies it again.) The zTOC is searched for the `prefetch` paths
+/// while it is at hand.
 async fn build_streamed(
     source: &Source,
     job: &LayerJob,
     progress: &(dyn Fn(Progress) + Send + Sync),
     copy_to: Option<&Destination>,
+    prefetch: &[String],
 ) -> Result<BuiltZtoc, LayerError> {
     let copy = match copy_to {
         Some(destination) if !destination.has_blob(&job.digest).await.unwrap_or(true) => {
@@ -135,6 +157,7 @@ async fn build_streamed(
     });
     let (tx, mut rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
     let options = job.options.clone();
+    let prefetch = prefetch.to_vec();
     let size = job.size;
     let (report_tx, mut report_rx) = mpsc::unbounded_channel::<u64>();
     // CPU work (inflate, hashing, tar walk) stays off the async threads.
@@ -156,6 +179,11 @@ async fn build_streamed(
         Ok::<_, BuildError>(BuiltZtoc {
             digest: soci_ztoc::sha256_digest(&bytes),
             xattrs_can_be_disabled: soci_core::xattrs_can_be_disabled(&ztoc),
+            prefetch: if prefetch.is_empty() {
+                Vec::new()
+            } else {
+                locate(&ztoc, &prefetch)
+            },
             bytes,
         })
     });
@@ -225,6 +253,8 @@ pub(crate) struct StoredZtoc {
     pub(crate) size: u64,
     /// Whether the layer needs no xattr lookups (see [`soci_core::xattrs_can_be_disabled`]).
     pub(crate) xattrs_can_be_disabled: bool,
+    /// The span ranges of the build's prefetch paths, as [`BuiltZtoc::prefetch`].
+    pub(crate) prefetch: Vec<Option<PrefetchSpan>>,
 }
 
 /// Builds the zTOCs of `jobs`, at most `concurrency` at once, each layer once even if listed
@@ -241,6 +271,7 @@ pub async fn build_ztocs(
         jobs,
         concurrency,
         super::progress_or_silent(progress),
+        &[],
         |_, built| async { Ok(built) },
     )
     .await
@@ -249,13 +280,15 @@ pub async fn build_ztocs(
 /// Builds the zTOCs of `jobs` as [`build_ztocs`] does and stores each at `destination` as soon
 /// as it is built, so that memory holds only the zTOCs being built, whatever the image's size.
 /// A destination that lacks a layer gets it from the same pass over its bytes. (A blob stored
-/// before a later failure is unreferenced, never pointed at.)
+/// before a later failure is unreferenced, never pointed at.) Each zTOC is searched for the
+/// `prefetch` paths (cleaned) before its bytes are let go.
 pub(crate) async fn build_and_store_ztocs(
     source: &Source,
     destination: &Destination,
     jobs: &[LayerJob],
     concurrency: usize,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    prefetch: &[String],
 ) -> Vec<Outcome<StoredZtoc>> {
     build_each(
         source,
@@ -263,6 +296,7 @@ pub(crate) async fn build_and_store_ztocs(
         jobs,
         concurrency,
         progress,
+        prefetch,
         |job, built| async move {
             let size = built.bytes.len() as u64;
             destination
@@ -276,6 +310,7 @@ pub(crate) async fn build_and_store_ztocs(
                 digest: built.digest,
                 size,
                 xattrs_can_be_disabled: built.xattrs_can_be_disabled,
+                prefetch: built.prefetch,
             })
         },
     )
@@ -283,13 +318,15 @@ pub(crate) async fn build_and_store_ztocs(
 }
 
 /// Builds each distinct job once, `concurrency` at once (copying layers to `copy_to` on the
-/// way), hands each zTOC to `then`, and returns the outcomes in the order of `jobs`.
+/// way, searching each zTOC for the `prefetch` paths), hands each zTOC to `then`, and returns
+/// the outcomes in the order of `jobs`.
 async fn build_each<'a, T, F, Fut>(
     source: &'a Source,
     copy_to: Option<&'a Destination>,
     jobs: &'a [LayerJob],
     concurrency: usize,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    prefetch: &'a [String],
     then: F,
 ) -> Vec<Outcome<T>>
 where
@@ -313,7 +350,8 @@ where
         .map(|job| {
             let progress = progress.clone();
             async move {
-                let outcome = match build_streamed(source, job, &*progress, copy_to).await {
+                let outcome = match build_streamed(source, job, &*progress, copy_to, prefetch).await
+                {
                     Ok(built) => then(job, built).await,
                     Err(e) => Err(e),
                 };

@@ -12,6 +12,7 @@
 
 mod discover;
 mod layers;
+mod prefetch;
 mod reuse;
 mod verify;
 mod write;
@@ -20,10 +21,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use soci_core::prefetch::{Prefetch, PrefetchSpan};
 use soci_core::{
     BuildConfig, BuiltFacts, ConvertError, Document, ImageIndex, ImageManifest, IndexVersion,
     ParseError, Plan, PlanError, PlannedPlatform, PlatformIndex, PlatformManifest, Report,
-    SOCI_INDEX_V2, SourceImage, Step, Tag, soci_index,
+    SOCI_INDEX_V2, SourceImage, Step, Tag, soci_index_with_prefetch,
 };
 use soci_ztoc::{DecodeError, Ztoc};
 
@@ -31,6 +33,7 @@ use discover::list_referrers;
 pub use discover::{FoundIndex, find_indexes};
 use layers::build_and_store_ztocs;
 pub use layers::{BuiltZtoc, LayerError, LayerResult, Progress, build_ztoc, build_ztocs};
+pub use prefetch::{PrefetchVerdict, verify_prefetch};
 use reuse::{Candidate, Reusable};
 pub use verify::{FileCheck, LayerVerdict, VerifyConfig, verify};
 use write::{copy_graph, ensure_source_unmoved, publish_referrer, store_ztocs, write_conversion};
@@ -113,8 +116,12 @@ fn join(errors: &[Arc<LayerError>]) -> String {
 /// ones reused are still to be copied where the destination lacks them.
 struct Indexed {
     platforms: Vec<PlannedPlatform>,
+    /// Each platform's prefetch artifacts, once made (in platform order).
+    prefetch: Vec<Prefetch>,
     reused: Vec<Candidate>,
     bytes_indexed: u64,
+    /// The span ranges of the prefetch paths in each zTOC searched so far, by zTOC digest.
+    located: HashMap<String, Vec<Option<PrefetchSpan>>>,
 }
 
 /// The progress callback of a build, optional: `None` reports nothing.
@@ -154,16 +161,26 @@ pub async fn create(
         };
         referrers.push(listed);
     }
-    let mut indexed =
-        index_platforms(image, destination, platforms, config, &reusable, progress).await?;
+    let mut indexed = index_platforms(
+        image,
+        destination,
+        platforms,
+        config,
+        &reusable,
+        progress.clone(),
+    )
+    .await?;
+    prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
     let documents: Vec<Option<Document>> = indexed
         .platforms
         .iter()
-        .map(|w| {
+        .zip(&indexed.prefetch)
+        .map(|(w, prefetch)| {
             (!w.ztocs.is_empty()).then(|| {
-                soci_index(
+                soci_index_with_prefetch(
                     IndexVersion::V1,
                     w.ztocs.clone(),
+                    prefetch.descriptors(),
                     Some(&w.entry.descriptor),
                     &config.build_tool_identifier,
                 )
@@ -213,6 +230,7 @@ pub async fn create(
                 .await?;
         }
         store_ztocs(destination, &indexed.reused, config.concurrency).await?;
+        prefetch::store_artifacts(destination, &indexed.prefetch).await?;
         for (doc, work) in documents.iter().zip(&indexed.platforms) {
             if let Some(doc) = doc {
                 destination.put_manifest(doc).await?;
@@ -276,19 +294,29 @@ pub async fn convert(
         }
     }
     let single_platform = (!image.is_index()).then(|| platforms[0].platform.clone());
-    let mut indexed =
-        index_platforms(image, destination, platforms, config, &reusable, progress).await?;
+    let mut indexed = index_platforms(
+        image,
+        destination,
+        platforms,
+        config,
+        &reusable,
+        progress.clone(),
+    )
+    .await?;
+    prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
 
     let indexes: Vec<PlatformIndex> = indexed
         .platforms
         .iter()
-        .filter_map(|w| {
+        .zip(&indexed.prefetch)
+        .filter_map(|(w, prefetch)| {
             (!w.ztocs.is_empty()).then(|| PlatformIndex {
                 manifest_digest: w.entry.descriptor.digest.clone(),
                 platform: w.entry.platform.clone(),
-                index: soci_index(
+                index: soci_index_with_prefetch(
                     IndexVersion::V2,
                     w.ztocs.clone(),
+                    prefetch.descriptors(),
                     None,
                     &config.build_tool_identifier,
                 ),
@@ -412,14 +440,17 @@ async fn index_platforms(
     for job in &mut jobs {
         job.options.threaded = threaded;
     }
+    let paths = soci_core::prefetch::clean_prefetch_paths(&config.prefetch_files);
     let results = build_and_store_ztocs(
         &image.source,
         destination,
         &jobs,
         config.concurrency,
         progress.clone(),
+        &paths,
     )
     .await;
+    let mut located = HashMap::new();
     let mut errors: Vec<Arc<LayerError>> = Vec::new();
     let mut built = Vec::new();
     let mut stored = HashSet::new();
@@ -430,6 +461,7 @@ async fn index_platforms(
                 if stored.insert(ztoc.digest.clone()) {
                     bytes_indexed += job.size;
                 }
+                located.insert(ztoc.digest.clone(), ztoc.prefetch.clone());
                 built.push(BuiltFacts {
                     digest: ztoc.digest.clone(),
                     size: ztoc.size,
@@ -446,10 +478,13 @@ async fn index_platforms(
     if !errors.is_empty() {
         return Err(PipelineError::Layers(errors));
     }
+    let platforms = plan.finish(&built, &xattr_verdicts);
     Ok(Indexed {
-        platforms: plan.finish(&built, &xattr_verdicts),
+        prefetch: vec![Prefetch::default(); platforms.len()],
+        platforms,
         reused,
         bytes_indexed,
+        located,
     })
 }
 

@@ -31,6 +31,7 @@ pub(super) async fn write_conversion(
         copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
     }
     store_ztocs(destination, &indexed.reused, config.concurrency).await?;
+    super::prefetch::store_artifacts(destination, &indexed.prefetch).await?;
     // SOCI indexes of an earlier conversion that this one keeps (platforms not converted again).
     let new_index =
         ImageIndex::parse(&conversion.index.bytes).map_err(|source| PipelineError::Manifest {
