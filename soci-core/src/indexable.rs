@@ -134,7 +134,8 @@ mod tests {
         for indexable in INDEXABLE_TYPES {
             assert_eq!(check_manifest_type(indexable, b"{}"), Ok(()));
         }
-        let cases: [(&str, &[u8], fn(&NotAnImage) -> bool); 5] = [
+        type Expected = fn(&NotAnImage) -> bool;
+        let cases: [(&str, &[u8], Expected); 5] = [
             (DOCKER_SCHEMA1_SIGNED_MANIFEST, b"{}", |e| {
                 matches!(e, NotAnImage::DockerSchema1 { .. })
             }),

@@ -142,7 +142,7 @@ pub enum Step {
     /// No zTOC, for this reason (as the reference words it).
     Skip(String),
     /// The zTOC of an earlier run, described as its index had it.
-    Reuse(Descriptor),
+    Reuse(Box<Descriptor>),
     /// The zTOC built by [`Plan::builds`]`[i]`.
     Build(usize),
 }
@@ -219,7 +219,7 @@ impl Plan {
                     LayerDecision::Index(compression) => compression,
                 };
                 if let Some(earlier) = reusable(&layer.digest).filter(|_| !config.force) {
-                    steps.push(Step::Reuse(earlier.clone()));
+                    steps.push(Step::Reuse(Box::new(earlier.clone())));
                     continue;
                 }
                 let job = LayerJob {
@@ -259,7 +259,7 @@ impl Plan {
         let mut seen = HashSet::new();
         self.steps()
             .filter_map(|(_, step)| match step {
-                Step::Reuse(ztoc) => Some(ztoc),
+                Step::Reuse(ztoc) => Some(&**ztoc),
                 _ => None,
             })
             .filter(|ztoc| seen.insert(ztoc.digest.as_str()))
@@ -315,7 +315,7 @@ impl Plan {
                                 xattrs(disable),
                             );
                             let outcome = LayerOutcome::Reused {
-                                ztoc: earlier.digest,
+                                ztoc: earlier.digest.clone(),
                                 ztoc_size: earlier.size,
                             };
                             (outcome, Some(ztoc))

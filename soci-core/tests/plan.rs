@@ -149,7 +149,10 @@ fn earlier_ztocs_are_reused_unless_forced() {
         platform("linux/arm64", vec![a.clone()]),
     ];
     let plan = Plan::new(platforms.clone(), &BuildConfig::default(), reusable).unwrap();
-    assert_eq!(plan.platforms[0].steps[0], Step::Reuse(earlier.clone()));
+    assert_eq!(
+        plan.platforms[0].steps[0],
+        Step::Reuse(Box::new(earlier.clone()))
+    );
     assert_eq!(plan.builds.len(), 1);
     assert_eq!(plan.builds[0].digest, b.digest);
     assert_eq!(plan.reused(), [&earlier], "copied once for two platforms");

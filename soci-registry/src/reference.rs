@@ -98,10 +98,10 @@ impl RegistryRef {
             Some((name, digest)) => (name, Some(digest)),
             None => (s, None),
         };
-        if let Some(d) = digest {
-            if !Digest::is_valid(d) {
-                return Err("a digest must be sha256: and 64 lowercase hex digits");
-            }
+        if let Some(d) = digest
+            && !Digest::is_valid(d)
+        {
+            return Err("a digest must be sha256: and 64 lowercase hex digits");
         }
         // A tag follows the last colon that comes after the last slash (a colon before it is a port).
         let last_slash = name.rfind('/').map_or(0, |i| i + 1);

@@ -309,18 +309,17 @@ pub async fn convert(
         .platforms
         .iter()
         .zip(&indexed.prefetch)
-        .filter_map(|(w, prefetch)| {
-            (!w.ztocs.is_empty()).then(|| PlatformIndex {
-                manifest_digest: w.entry.descriptor.digest.clone(),
-                platform: w.entry.platform.clone(),
-                index: soci_index_with_prefetch(
-                    IndexVersion::V2,
-                    w.ztocs.clone(),
-                    prefetch.descriptors(),
-                    None,
-                    &config.build_tool_identifier,
-                ),
-            })
+        .filter(|(w, _)| !w.ztocs.is_empty())
+        .map(|(w, prefetch)| PlatformIndex {
+            manifest_digest: w.entry.descriptor.digest.clone(),
+            platform: w.entry.platform.clone(),
+            index: soci_index_with_prefetch(
+                IndexVersion::V2,
+                w.ztocs.clone(),
+                prefetch.descriptors(),
+                None,
+                &config.build_tool_identifier,
+            ),
         })
         .collect();
     // Every manifest of the image is rewritten, as the reference does once it has pulled them
