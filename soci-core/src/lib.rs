@@ -33,6 +33,7 @@ mod report;
 pub mod select;
 mod span;
 mod tag;
+mod writes;
 
 pub use config::BuildConfig;
 pub use convert::{Conversion, ConvertError, PlatformIndex, SourceImage, convert_v2};
@@ -53,3 +54,4 @@ pub use policy::{DEFAULT_MIN_LAYER_SIZE, LayerDecision, PolicyError, SkipReason,
 pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
 pub use span::{MIN_SPAN_SIZE, SpanSize, SpanSizeError};
 pub use tag::{MAX_TAG_LEN, TAG_RULE, Tag, TagError, output_tag};
+pub use writes::{Write, conversion_writes, referrer_writes};

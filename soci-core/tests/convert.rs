@@ -4,7 +4,7 @@
 use soci_core::{
     ConvertError, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, Document, ImageIndex,
     ImageManifest, IndexVersion, OCI_INDEX, OCI_MANIFEST, Platform, PlatformIndex, SourceImage,
-    convert_v2, soci_index, ztoc_descriptor,
+    Write, conversion_writes, convert_v2, referrer_writes, soci_index, ztoc_descriptor,
 };
 
 const REWRITTEN: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":1469},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222","size":3623807},{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"sha256:832ae301d4d75948babbf3c2fae802934fda4821f8760d98f91ff54b86de187a","size":184}],"annotations":{"com.amazon.soci.index-digest":"sha256:77a2779e51198896c6b1f9295849f7cc7195d61b16a49907cde70a7149f65844"}}"#;
@@ -362,5 +362,102 @@ fn malformed_sources_are_errors() {
     assert!(
         err.to_string().starts_with("cannot read image index"),
         "{err}"
+    );
+}
+
+#[test]
+fn writes_store_everything_before_what_names_it_and_the_tag_last() {
+    let image = multi_platform();
+    let built = [
+        image.built(&image.amd64, "amd64"),
+        image.built(&image.arm64, "arm64"),
+    ];
+    let first = convert_v2(image.image(), &|d| image.manifest(d), &built, false).unwrap();
+    // Converted again with amd64 only, to another index: arm64's SOCI index is kept.
+    let rewritten = first.manifests.clone();
+    let lookup = |d: &str| {
+        rewritten
+            .iter()
+            .find(|m| m.descriptor.digest == d)
+            .map(|m| m.bytes.clone())
+    };
+    let amd64 = &first.manifests[0];
+    let mut ztoc_layer = Descriptor::of("application/vnd.oci.image.layer.v1.tar+gzip", b"x");
+    ztoc_layer.size = 1;
+    let again = [PlatformIndex {
+        manifest_digest: amd64.descriptor.digest.clone(),
+        platform: platform("amd64"),
+        index: soci_index(
+            IndexVersion::V2,
+            vec![ztoc_descriptor(
+                &ztoc_layer.digest,
+                1,
+                &ztoc_layer,
+                1 << 20,
+                false,
+            )],
+            None,
+            "another tool",
+        ),
+    }];
+    let second = convert_v2(
+        SourceImage {
+            target: &first.index.descriptor,
+            bytes: &first.index.bytes,
+            platform: None,
+        },
+        &lookup,
+        &again,
+        false,
+    )
+    .unwrap();
+    let tag = "1.0-soci".parse().unwrap();
+    let writes = conversion_writes(&second, &again, &tag).unwrap();
+
+    let at = |wanted: &Write<'_>| writes.iter().position(|w| w == wanted).unwrap();
+    let kept: Vec<&Descriptor> = writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::KeptIndex(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "arm64's earlier index is kept");
+    assert_eq!(kept[0].digest, example_index().descriptor.digest);
+    let index_at = at(&Write::Manifest(&second.index));
+    for manifest in &second.manifests {
+        assert!(at(&Write::ManifestBlobs(manifest)) < at(&Write::Manifest(manifest)));
+        assert!(at(&Write::Manifest(manifest)) < index_at);
+    }
+    let blobs_at = at(&Write::IndexBlobs);
+    assert!(blobs_at < at(&Write::KeptIndex(kept[0].clone())));
+    assert!(blobs_at < at(&Write::Manifest(&again[0].index)));
+    assert!(at(&Write::Manifest(&again[0].index)) < index_at);
+    assert_eq!(
+        writes.last(),
+        Some(&Write::Tag {
+            index: &second.index,
+            tag: &tag
+        })
+    );
+    assert_eq!(index_at, writes.len() - 2);
+}
+
+#[test]
+fn referrer_writes_store_subjects_and_blobs_before_each_index() {
+    let subject = Descriptor::of(OCI_MANIFEST, b"image");
+    let index = soci_index(IndexVersion::V1, Vec::new(), Some(&subject), "tool");
+    let pairs = [(index.clone(), subject.clone())];
+    assert_eq!(
+        referrer_writes(&pairs),
+        [
+            Write::Subject(&subject),
+            Write::IndexBlobs,
+            Write::Manifest(&index),
+            Write::Referrer {
+                index: &index,
+                subject: &subject
+            },
+        ]
     );
 }

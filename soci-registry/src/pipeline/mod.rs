@@ -23,9 +23,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use soci_core::prefetch::{Prefetch, PrefetchSpan};
 use soci_core::{
-    BuildConfig, BuiltFacts, ConvertError, Document, ImageIndex, ImageManifest, IndexVersion,
-    ParseError, Plan, PlanError, PlannedPlatform, PlatformIndex, PlatformManifest, Report,
-    SOCI_INDEX_V2, SourceImage, Step, Tag, soci_index_with_prefetch,
+    BuildConfig, BuiltFacts, ConvertError, Descriptor, Document, ImageIndex, ImageManifest,
+    IndexVersion, ParseError, Plan, PlanError, PlannedPlatform, PlatformIndex, PlatformManifest,
+    Report, SOCI_INDEX_V2, SourceImage, Step, Tag, soci_index_with_prefetch,
 };
 use soci_ztoc::{DecodeError, Ztoc};
 
@@ -36,7 +36,7 @@ pub use layers::{BuiltZtoc, LayerError, LayerResult, Progress, build_ztoc, build
 pub use prefetch::{PrefetchVerdict, verify_prefetch};
 use reuse::{Candidate, Reusable};
 pub use verify::{FileCheck, LayerVerdict, VerifyConfig, verify};
-use write::{copy_graph, ensure_source_unmoved, publish_referrer, store_ztocs, write_conversion};
+use write::execute;
 
 use crate::destination::Destination;
 use crate::error::RegistryError;
@@ -199,45 +199,13 @@ pub async fn create(
         })
     });
     if !unchanged {
-        // The subject manifests must be where their referrers are.
-        for (work, _) in indexed
-            .platforms
+        let written: Vec<(Document, Descriptor)> = documents
             .iter()
-            .zip(&documents)
-            .filter(|(_, d)| d.is_some())
-        {
-            let subject = &work.entry.descriptor;
-            if destination.has_manifest(&subject.digest).await? {
-                continue;
-            }
-            copy_graph(
-                destination,
-                &image.source,
-                &work.manifest,
-                config.concurrency,
-            )
-            .await?;
-            let bytes = image
-                .source
-                .manifest(&subject.digest, &subject.media_type)
-                .await?
-                .bytes;
-            destination
-                .put_manifest(&Document {
-                    bytes: bytes.to_vec(),
-                    descriptor: subject.bare(),
-                })
-                .await?;
-        }
-        store_ztocs(destination, &indexed.reused, config.concurrency).await?;
-        prefetch::store_artifacts(destination, &indexed.prefetch).await?;
-        for (doc, work) in documents.iter().zip(&indexed.platforms) {
-            if let Some(doc) = doc {
-                destination.put_manifest(doc).await?;
-                publish_referrer(destination, doc, &work.entry.descriptor).await?;
-            }
-        }
-        destination.commit()?;
+            .zip(&indexed.platforms)
+            .filter_map(|(doc, w)| Some((doc.clone()?, w.entry.descriptor.clone())))
+            .collect();
+        let writes = soci_core::referrer_writes(&written);
+        execute(&writes, image, destination, &indexed, config).await?;
     }
     for (work, doc) in indexed.platforms.iter_mut().zip(documents) {
         work.report.soci_index = doc.map(|d| d.descriptor);
@@ -347,10 +315,14 @@ pub async fn convert(
         .as_ref()
         .is_some_and(|m| m.digest == conversion.index.descriptor.digest);
     if !unchanged {
-        write_conversion(image, destination, &conversion, &indexes, &indexed, config).await?;
-        ensure_source_unmoved(image).await?;
-        destination.tag(&conversion.index, tag).await?;
-        destination.commit()?;
+        let writes =
+            soci_core::conversion_writes(&conversion, &indexes, tag).map_err(|source| {
+                PipelineError::Manifest {
+                    digest: conversion.index.descriptor.digest.clone(),
+                    source,
+                }
+            })?;
+        execute(&writes, image, destination, &indexed, config).await?;
     }
     for work in &mut indexed.platforms {
         work.report.soci_index = indexes

@@ -1,14 +1,15 @@
-//! What a conversion or creation writes, in the house's order: blobs before the manifests that
-//! name them (zTOCs, configs, layers a destination lacks), manifests before the index, and the
-//! tag last, once the source is checked to still be what was converted.
+//! Executing what a conversion or creation writes, in the order `soci_core`'s write plan gives:
+//! blobs before the manifests that name them (zTOCs, configs, layers a destination lacks),
+//! manifests before the index, and the tag last, once the source is checked to still be what was
+//! converted.
 
 use std::collections::HashSet;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use soci_core::{
-    Descriptor, Document, EMPTY_CONFIG, ImageIndex, ImageManifest, OCI_INDEX, OCI_MANIFEST,
-    PlatformIndex, SOCI_INDEX_V1, SOCI_INDEX_V2, referrers_tag, sha256_digest,
+    Descriptor, Document, EMPTY_CONFIG, ImageIndex, ImageManifest, OCI_INDEX, SOCI_INDEX_V1, Write,
+    referrers_tag, sha256_digest,
 };
 
 use super::reuse::Candidate;
@@ -17,63 +18,77 @@ use crate::destination::Destination;
 use crate::image::Image;
 use crate::source::Source;
 
-/// Everything a conversion writes but the tag, in the house order.
-pub(super) async fn write_conversion(
+/// Executes `writes` ([`soci_core::conversion_writes`], [`soci_core::referrer_writes`]) in
+/// their order, checking just before a tag is written that the source was not moved, then
+/// commits the destination.
+pub(super) async fn execute(
+    writes: &[Write<'_>],
     image: &Image,
     destination: &Destination,
-    conversion: &soci_core::Conversion,
-    indexes: &[PlatformIndex],
     indexed: &Indexed,
     config: &BuildConfig,
 ) -> Result<(), PipelineError> {
-    for manifest in &conversion.manifests {
-        let manifest = parse_manifest(&manifest.descriptor.digest, &manifest.bytes)?;
-        copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
-    }
-    store_ztocs(destination, &indexed.reused, config.concurrency).await?;
-    super::prefetch::store_artifacts(destination, &indexed.prefetch).await?;
-    // SOCI indexes of an earlier conversion that this one keeps (platforms not converted again).
-    let new_index =
-        ImageIndex::parse(&conversion.index.bytes).map_err(|source| PipelineError::Manifest {
-            digest: conversion.index.descriptor.digest.clone(),
-            source,
-        })?;
-    for kept in new_index.manifests.iter().filter(|m| {
-        m.artifact_type == SOCI_INDEX_V2
-            && !indexes
-                .iter()
-                .any(|i| i.index.descriptor.digest == m.digest)
-    }) {
-        if destination.has_manifest(&kept.digest).await? {
-            continue;
+    let concurrency = config.concurrency;
+    for write in writes {
+        match write {
+            Write::ManifestBlobs(manifest) => {
+                let manifest = parse_manifest(&manifest.descriptor.digest, &manifest.bytes)?;
+                copy_graph(destination, &image.source, &manifest, concurrency).await?;
+            }
+            Write::Subject(manifest) => {
+                copy_manifest(image, destination, manifest, concurrency).await?;
+            }
+            Write::KeptIndex(manifest) => {
+                copy_manifest(image, destination, manifest, concurrency).await?;
+            }
+            Write::IndexBlobs => {
+                store_ztocs(destination, &indexed.reused, concurrency).await?;
+                super::prefetch::store_artifacts(destination, &indexed.prefetch).await?;
+            }
+            Write::Manifest(document) => destination.put_manifest(document).await?,
+            Write::Referrer { index, subject } => {
+                publish_referrer(destination, index, subject).await?;
+            }
+            Write::Tag { index, tag } => {
+                ensure_source_unmoved(image).await?;
+                destination.tag(index, tag).await?;
+            }
         }
-        let bytes = image
-            .source
-            .manifest(&kept.digest, OCI_MANIFEST)
-            .await?
-            .bytes;
-        let manifest = parse_manifest(&kept.digest, &bytes)?;
-        copy_graph(destination, &image.source, &manifest, config.concurrency).await?;
-        destination
-            .put_manifest(&Document {
-                bytes: bytes.to_vec(),
-                descriptor: kept.bare(),
-            })
-            .await?;
     }
-    for index in indexes {
-        destination.put_manifest(&index.index).await?;
+    destination.commit()?;
+    Ok(())
+}
+
+/// Copies the manifest `descriptor` names from the image's source, with its blobs, where the
+/// destination lacks it.
+async fn copy_manifest(
+    image: &Image,
+    destination: &Destination,
+    descriptor: &Descriptor,
+    concurrency: usize,
+) -> Result<(), PipelineError> {
+    if destination.has_manifest(&descriptor.digest).await? {
+        return Ok(());
     }
-    for manifest in &conversion.manifests {
-        destination.put_manifest(manifest).await?;
-    }
-    destination.put_manifest(&conversion.index).await?;
+    let bytes = image
+        .source
+        .manifest(&descriptor.digest, &descriptor.media_type)
+        .await?
+        .bytes;
+    let manifest = parse_manifest(&descriptor.digest, &bytes)?;
+    copy_graph(destination, &image.source, &manifest, concurrency).await?;
+    destination
+        .put_manifest(&Document {
+            bytes: bytes.to_vec(),
+            descriptor: descriptor.bare(),
+        })
+        .await?;
     Ok(())
 }
 
 /// Stores the `{}` config of the indexes and copies the reused zTOCs the destination lacks,
 /// `concurrency` at once.
-pub(super) async fn store_ztocs(
+async fn store_ztocs(
     destination: &Destination,
     reused: &[Candidate],
     concurrency: usize,
@@ -98,7 +113,7 @@ pub(super) async fn store_ztocs(
 /// names it in its registry. Pushes are converted asynchronously and in no set order (two quick
 /// pushes of `latest` are two Lambda invocations), so without this an older push converted last
 /// would move `latest-soci` back to the older image.
-pub(super) async fn ensure_source_unmoved(image: &Image) -> Result<(), PipelineError> {
+async fn ensure_source_unmoved(image: &Image) -> Result<(), PipelineError> {
     let (Source::Registry { client, repository }, Some(tag)) = (&image.source, &image.tag) else {
         return Ok(());
     };
@@ -115,7 +130,7 @@ pub(super) async fn ensure_source_unmoved(image: &Image) -> Result<(), PipelineE
 
 /// Copies a manifest's config and layers from `source` to `destination` where it lacks them,
 /// each digest once (a manifest may list a layer twice).
-pub(super) async fn copy_graph(
+async fn copy_graph(
     destination: &Destination,
     source: &Source,
     manifest: &ImageManifest,
@@ -134,7 +149,7 @@ pub(super) async fn copy_graph(
 /// Makes a stored SOCI index V1 findable from its subject: registries with the referrers API
 /// do it themselves; for the others the `sha256-<hex>` tag's index gains it; a layout lists it
 /// in `index.json`.
-pub(super) async fn publish_referrer(
+async fn publish_referrer(
     destination: &Destination,
     index: &Document,
     subject: &Descriptor,
