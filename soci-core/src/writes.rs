@@ -30,7 +30,7 @@ pub enum Write<'a> {
     IndexBlobs,
     /// A SOCI index of an earlier conversion that this one keeps (a platform not converted
     /// again), copied with its blobs where the destination lacks it.
-    KeptIndex(Descriptor),
+    KeptIndex(Box<Descriptor>),
     /// A manifest or image index, stored.
     Manifest(&'a Document),
     /// A stored SOCI index V1 made findable from its subject (the referrers API, the
@@ -69,7 +69,7 @@ pub fn conversion_writes<'a>(
         .map(Write::ManifestBlobs)
         .collect();
     writes.push(Write::IndexBlobs);
-    writes.extend(kept.map(Write::KeptIndex));
+    writes.extend(kept.map(|entry| Write::KeptIndex(Box::new(entry))));
     writes.extend(indexes.iter().map(|i| Write::Manifest(&i.index)));
     writes.extend(conversion.manifests.iter().map(Write::Manifest));
     writes.push(Write::Manifest(&conversion.index));

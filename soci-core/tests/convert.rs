@@ -418,7 +418,7 @@ fn writes_store_everything_before_what_names_it_and_the_tag_last() {
     let kept: Vec<&Descriptor> = writes
         .iter()
         .filter_map(|w| match w {
-            Write::KeptIndex(d) => Some(d),
+            Write::KeptIndex(d) => Some(&**d),
             _ => None,
         })
         .collect();
@@ -430,7 +430,7 @@ fn writes_store_everything_before_what_names_it_and_the_tag_last() {
         assert!(at(&Write::Manifest(manifest)) < index_at);
     }
     let blobs_at = at(&Write::IndexBlobs);
-    assert!(blobs_at < at(&Write::KeptIndex(kept[0].clone())));
+    assert!(blobs_at < at(&Write::KeptIndex(Box::new(kept[0].clone()))));
     assert!(blobs_at < at(&Write::Manifest(&again[0].index)));
     assert!(at(&Write::Manifest(&again[0].index)) < index_at);
     assert_eq!(
