@@ -83,9 +83,11 @@ impl VerifyArgs {
         let started = Instant::now();
         let (image, found) = self.select.find_some().await?;
         let defaults = VerifyConfig::default();
-        let config = VerifyConfig {
-            files: self.files,
-            concurrency: self.jobs.map_or(defaults.concurrency, usize::from),
+        let config = {
+            let mut config = VerifyConfig::default();
+            config.files = self.files;
+            config.concurrency = self.jobs.map_or(defaults.concurrency, usize::from);
+            config
         };
         let reporter = Reporter::new(self.quiet, "checked against");
         let mut checked = Vec::new();

@@ -7,10 +7,11 @@ use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, R
 use tokio::sync::mpsc;
 
 fn client(reg: &TestRegistry, credentials: Credentials) -> RegistryClient {
-    let options = ClientOptions {
-        plain_http: true,
-        credentials,
-        ..ClientOptions::default()
+    let options = {
+        let mut options = ClientOptions::default();
+        options.plain_http = true;
+        options.credentials = credentials;
+        options
     };
     RegistryClient::new(&reg.addr, options).unwrap()
 }
@@ -167,18 +168,17 @@ async fn fetching_detects_a_wrong_digest(registry: Implementation) {
 
 async fn basic_auth(registry: Implementation) {
     let reg = registry.start_with_user("testuser", "testpass");
-    let quick = RetryPolicy {
-        attempts: 1,
-        ..RetryPolicy::default()
+    let quick = {
+        let mut retry = RetryPolicy::default();
+        retry.attempts = 1;
+        retry
     };
-    let anonymous = RegistryClient::new(
-        &reg.addr,
-        ClientOptions {
-            plain_http: true,
-            retry: quick.clone(),
-            ..ClientOptions::default()
-        },
-    )
+    let anonymous = RegistryClient::new(&reg.addr, {
+        let mut options = ClientOptions::default();
+        options.plain_http = true;
+        options.retry = quick.clone();
+        options
+    })
     .unwrap();
     let err = anonymous
         .blob_exists("t/a", &digest(b"x"))

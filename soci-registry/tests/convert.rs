@@ -605,9 +605,10 @@ async fn layers_are_read_once_even_when_copied_elsewhere(implementation: Impleme
     let client = Arc::new(
         soci_registry::RegistryClient::new(
             &proxy.addr.to_string(),
-            soci_registry::ClientOptions {
-                plain_http: true,
-                ..Default::default()
+            {
+                let mut options = soci_registry::ClientOptions::default();
+                options.plain_http = true;
+                options
             },
         )
         .unwrap(),

@@ -39,14 +39,12 @@ async fn ecr_tokens_authenticate_against_the_registry() {
 
     // A registry that only knows the user and token ECR would accept.
     let registry = TestRegistry::start_with_user(username, password);
-    let client = RegistryClient::new(
-        &registry.addr,
-        ClientOptions {
-            plain_http: true,
-            credentials: credentials.clone(),
-            ..ClientOptions::default()
-        },
-    )
+    let client = RegistryClient::new(&registry.addr, {
+        let mut options = ClientOptions::default();
+        options.plain_http = true;
+        options.credentials = credentials.clone();
+        options
+    })
     .unwrap();
     let data = Bytes::from_static(b"layer bytes");
     let digest = soci_ztoc::sha256_digest(&data);

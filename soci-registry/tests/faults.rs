@@ -12,19 +12,22 @@ use soci_registry::{
 use std::time::Duration;
 
 fn quick_retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        attempts,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
+    {
+        let mut retry = RetryPolicy::default();
+        retry.attempts = attempts;
+        retry.base_delay = Duration::from_millis(5);
+        retry.max_delay = Duration::from_millis(20);
+        retry
     }
 }
 
 fn client(addr: &str, attempts: u32) -> RegistryClient {
-    let options = ClientOptions {
-        plain_http: true,
-        credentials: Credentials::Anonymous,
-        retry: quick_retries(attempts),
-        ..ClientOptions::default()
+    let options = {
+        let mut options = ClientOptions::default();
+        options.plain_http = true;
+        options.credentials = Credentials::Anonymous;
+        options.retry = quick_retries(attempts);
+        options
     };
     RegistryClient::new(addr, options).unwrap()
 }
@@ -280,15 +283,18 @@ async fn manifests_refused_for_an_unknown_child_are_sent_again_once(
 
 /// A client that reads blobs of 1 MiB and more as 256 KiB ranges, four at a time.
 fn ranged_client(addr: &str, attempts: u32) -> RegistryClient {
-    let options = ClientOptions {
-        plain_http: true,
-        retry: quick_retries(attempts),
-        parallel: ParallelReads {
-            connections: 4,
-            range_size: 256 << 10,
-            threshold: 1 << 20,
-        },
-        ..ClientOptions::default()
+    let options = {
+        let mut options = ClientOptions::default();
+        options.plain_http = true;
+        options.retry = quick_retries(attempts);
+        options.parallel = {
+            let mut parallel = ParallelReads::default();
+            parallel.connections = 4;
+            parallel.range_size = 256 << 10;
+            parallel.threshold = 1 << 20;
+            parallel
+        };
+        options
     };
     RegistryClient::new(addr, options).unwrap()
 }

@@ -78,13 +78,11 @@ async fn layouts_round_trip_through_skopeo_and_a_registry() {
         &format!("oci:{}:v1", ours.display()),
         &remote,
     ]);
-    let client = RegistryClient::new(
-        &registry.addr,
-        ClientOptions {
-            plain_http: true,
-            ..ClientOptions::default()
-        },
-    )
+    let client = RegistryClient::new(&registry.addr, {
+        let mut options = ClientOptions::default();
+        options.plain_http = true;
+        options
+    })
     .unwrap();
     let pushed = client.get_manifest("t/img", "v1").await.unwrap();
     assert_eq!(pushed.bytes, Bytes::from(manifest.clone()));

@@ -82,9 +82,11 @@ async fn indexes_are_found_and_verify_in_a_layout() {
 
     for (image, found) in [(&original, &v1), (&converted, &v2)] {
         for index in found {
-            let config = VerifyConfig {
-                files: FileCheck::All,
-                concurrency: 2,
+            let config = {
+                let mut config = VerifyConfig::default();
+                config.files = FileCheck::All;
+                config.concurrency = 2;
+                config
             };
             let verdicts = verify(image, index, &config, quiet()).await.unwrap();
             assert_eq!(verdicts.len(), index.ztocs.len());

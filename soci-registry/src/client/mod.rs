@@ -45,6 +45,7 @@ const MAX_MANIFEST: usize = 4 << 20;
 
 /// How a client connects.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// Speak plain HTTP instead of HTTPS (loopback test registries only).
     pub plain_http: bool,
@@ -66,6 +67,7 @@ pub struct ClientOptions {
 /// `range_size` bytes are held at a time, whatever the blob's size. A registry that answers a
 /// range with the whole blob is read as one stream instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParallelReads {
     /// Ranges in flight at once; 1 reads every blob as one stream.
     pub connections: usize,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// Exponential backoff with full jitter, for bounded attempts.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub attempts: u32,

@@ -43,6 +43,7 @@ pub enum FileCheck {
 
 /// How to verify.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct VerifyConfig {
     /// Files to compare.
     pub files: FileCheck,
