@@ -22,7 +22,6 @@ use crate::advice::Writing;
 use crate::output::line;
 use crate::summary::bytes;
 
-const GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// 2024-01-01T00:00:00Z, the modification time of every entry.
 const MTIME: u64 = 1_704_067_200;
 const CREATED: &str = "2024-01-01T00:00:00Z";
@@ -66,7 +65,7 @@ impl SampleArgs {
                 config: Descriptor::of(OCI_CONFIG, &config),
                 layers: layers
                     .iter()
-                    .map(|l| Descriptor::of(GZIP_LAYER, &l.gzip))
+                    .map(|l| Descriptor::of(soci_core::OCI_LAYER_GZIP, &l.gzip))
                     .collect(),
                 annotations: Annotations::from([(
                     "org.opencontainers.image.title".to_owned(),

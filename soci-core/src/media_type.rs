@@ -27,3 +27,23 @@ pub const SOCI_INDEX_V2: &str = "application/vnd.amazon.soci.index.v2+json";
 pub const ZTOC_MEDIA_TYPE: &str = "application/octet-stream";
 /// Media type of SOCI prefetch artifacts.
 pub const PREFETCH_MEDIA_TYPE: &str = "application/vnd.amazon.soci.prefetch.v1+json";
+/// An OCI layer: an uncompressed tar.
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+/// An OCI layer: a gzip-compressed tar.
+pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// An OCI layer: a zstd-compressed tar (SOCI cannot index these).
+pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// An OCI non-distributable layer (deprecated), an uncompressed tar.
+pub const OCI_NONDISTRIBUTABLE_LAYER: &str =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar";
+/// A Docker layer: an uncompressed tar.
+pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+/// A Docker layer: a gzip-compressed tar.
+pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// A Docker layer: a zstd-compressed tar.
+pub const DOCKER_LAYER_ZSTD: &str = "application/vnd.docker.image.rootfs.diff.tar.zstd";
+/// A Docker foreign layer (fetched from elsewhere), an uncompressed tar.
+pub const DOCKER_FOREIGN_LAYER: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar";
+/// A Docker foreign layer, a gzip-compressed tar.
+pub const DOCKER_FOREIGN_LAYER_GZIP: &str =
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";

@@ -6,7 +6,10 @@ use std::fmt;
 use soci_ztoc::CompressionAlgorithm;
 
 use crate::descriptor::Descriptor;
-use crate::media_type::PREFETCH_MEDIA_TYPE;
+use crate::media_type::{
+    DOCKER_FOREIGN_LAYER, DOCKER_FOREIGN_LAYER_GZIP, DOCKER_LAYER, DOCKER_LAYER_GZIP,
+    DOCKER_LAYER_ZSTD, OCI_LAYER, OCI_NONDISTRIBUTABLE_LAYER, PREFETCH_MEDIA_TYPE,
+};
 
 /// Default minimum layer size: layers strictly smaller get no zTOC.
 pub const DEFAULT_MIN_LAYER_SIZE: u64 = 10 * 1024 * 1024;
@@ -84,11 +87,11 @@ pub enum PolicyError {
 
 const OCI_LAYER_PREFIX: &str = "application/vnd.oci.image.layer.";
 const DOCKER_LAYERS: [&str; 5] = [
-    "application/vnd.docker.image.rootfs.diff.tar",
-    "application/vnd.docker.image.rootfs.diff.tar.gzip",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-    "application/vnd.docker.image.rootfs.diff.tar.zstd",
+    DOCKER_LAYER,
+    DOCKER_LAYER_GZIP,
+    DOCKER_FOREIGN_LAYER,
+    DOCKER_FOREIGN_LAYER_GZIP,
+    DOCKER_LAYER_ZSTD,
 ];
 
 /// Decides for one layer descriptor, in the reference's order: prefetch artifacts pass, anything
@@ -131,11 +134,9 @@ pub fn decide(layer: &Descriptor, min_layer_size: u64) -> Result<LayerDecision, 
 /// tar) or empty; `None` for an OCI layer type containerd does not recognise.
 fn compression(media_type: &str) -> Option<&'static str> {
     match media_type {
-        "application/vnd.docker.image.rootfs.diff.tar.gzip"
-        | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => return Some("gzip"),
-        "application/vnd.docker.image.rootfs.diff.tar"
-        | "application/vnd.docker.image.rootfs.foreign.diff.tar" => return Some("unknown"),
-        "application/vnd.docker.image.rootfs.diff.tar.zstd" => return Some("zstd"),
+        DOCKER_LAYER_GZIP | DOCKER_FOREIGN_LAYER_GZIP => return Some("gzip"),
+        DOCKER_LAYER | DOCKER_FOREIGN_LAYER => return Some("unknown"),
+        DOCKER_LAYER_ZSTD => return Some("zstd"),
         _ => {}
     }
     let mut parts = media_type.split('+');
@@ -144,9 +145,7 @@ fn compression(media_type: &str) -> Option<&'static str> {
         // A Docker layer type with a suffix: no compression containerd knows.
         return Some("");
     }
-    if base != "application/vnd.oci.image.layer.v1.tar"
-        && base != "application/vnd.oci.image.layer.nondistributable.v1.tar"
-    {
+    if base != OCI_LAYER && base != OCI_NONDISTRIBUTABLE_LAYER {
         return None;
     }
     // containerd sorts the suffixes and the last one names the compression.

@@ -603,14 +603,11 @@ async fn layers_are_read_once_even_when_copied_elsewhere(implementation: Impleme
     // Read through a proxy that logs every request.
     let proxy = common::faults::FaultProxy::start(&registry.addr).await;
     let client = Arc::new(
-        soci_registry::RegistryClient::new(
-            &proxy.addr.to_string(),
-            {
-                let mut options = soci_registry::ClientOptions::default();
-                options.plain_http = true;
-                options
-            },
-        )
+        soci_registry::RegistryClient::new(&proxy.addr.to_string(), {
+            let mut options = soci_registry::ClientOptions::default();
+            options.plain_http = true;
+            options
+        })
         .unwrap(),
     );
     let source = Source::Registry {

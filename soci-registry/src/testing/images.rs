@@ -8,14 +8,13 @@ use crate::layout::LayoutWriter;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-/// OCI gzip layer media type.
-pub const OCI_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-/// OCI zstd layer media type.
-pub const OCI_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-/// OCI uncompressed layer media type.
-pub const OCI_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-/// Docker gzip layer media type.
-pub const DOCKER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+use soci_core::{
+    DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
+};
+pub use soci_core::{
+    DOCKER_LAYER_GZIP as DOCKER_GZIP, OCI_LAYER as OCI_TAR, OCI_LAYER_GZIP as OCI_GZIP,
+    OCI_LAYER_ZSTD as OCI_ZSTD,
+};
 
 /// `sha256:` digest of `b`.
 pub fn digest(b: &[u8]) -> String {
@@ -111,15 +110,9 @@ impl PlatformImage {
         }))
         .unwrap();
         let (manifest_type, config_type) = if docker {
-            (
-                "application/vnd.docker.distribution.manifest.v2+json",
-                "application/vnd.docker.container.image.v1+json",
-            )
+            (DOCKER_MANIFEST, DOCKER_CONFIG)
         } else {
-            (
-                "application/vnd.oci.image.manifest.v1+json",
-                "application/vnd.oci.image.config.v1+json",
-            )
+            (OCI_MANIFEST, OCI_CONFIG)
         };
         let manifest = serde_json::to_vec_pretty(&json!({
             "schemaVersion": 2,
@@ -170,9 +163,9 @@ impl TestImage {
     /// An index (or Docker manifest list) of `platforms`.
     pub fn multi(docker: bool, platforms: Vec<PlatformImage>) -> TestImage {
         let media_type = if docker {
-            "application/vnd.docker.distribution.manifest.list.v2+json"
+            DOCKER_MANIFEST_LIST
         } else {
-            "application/vnd.oci.image.index.v1+json"
+            OCI_INDEX
         };
         let index = serde_json::to_vec(&json!({
             "schemaVersion": 2, "mediaType": media_type,
