@@ -357,7 +357,7 @@ fn source_tag(source: &RefArg, image: &Image) -> anyhow::Result<Option<String>> 
     }
     Ok(match (&source.parsed, &image.source) {
         // `repo:tag@sha256:…` was read by digest but still names a tag.
-        (ImageRef::Registry(r), _) => r.tag.clone(),
+        (ImageRef::Registry(r), _) => r.tag.as_ref().map(ToString::to_string),
         (_, Source::Layout(layout)) => layout.resolve(None)?.name,
         _ => None,
     })

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use soci_registry::ImageRef;
+use soci_registry::{ImageRef, Tag};
 
 /// An image reference argument.
 #[derive(Clone, Debug)]
@@ -111,7 +111,7 @@ impl RefArg {
     /// the registry would be asked for `latest`.
     pub(crate) fn typed_tag(&self) -> Option<&str> {
         match &self.parsed {
-            ImageRef::Registry(r) => r.tag.as_deref(),
+            ImageRef::Registry(r) => r.tag.as_ref().map(Tag::as_str),
             ImageRef::Layout { reference, .. } | ImageRef::Archive { reference, .. } => {
                 reference.as_deref()
             }
@@ -119,16 +119,16 @@ impl RefArg {
     }
 
     /// The same repository or layout, at `tag`.
-    pub(crate) fn at_tag(&self, tag: &str) -> ImageRef {
+    pub(crate) fn at_tag(&self, tag: &Tag) -> ImageRef {
         match &self.parsed {
             ImageRef::Registry(r) => ImageRef::Registry(r.with_tag(tag)),
             ImageRef::Layout { path, .. } => ImageRef::Layout {
                 path: path.clone(),
-                reference: Some(tag.to_owned()),
+                reference: Some(tag.to_string()),
             },
             ImageRef::Archive { path, .. } => ImageRef::Archive {
                 path: path.clone(),
-                reference: Some(tag.to_owned()),
+                reference: Some(tag.to_string()),
             },
         }
     }

@@ -102,7 +102,7 @@ impl Connection {
                     client: self.client(&r.registry).await?,
                     repository: r.repository.clone(),
                 },
-                r.tag.clone(),
+                r.tag.as_ref().map(ToString::to_string),
             ),
             ImageRef::Layout { path, reference } => (Destination::layout(path)?, reference.clone()),
             ImageRef::Archive { path, reference } => {

@@ -43,9 +43,9 @@ pub struct RegistryRef {
     /// Repository path (`library/alpine`, `team/app`).
     pub repository: String,
     /// Tag, if one was written (`latest` is what [`RegistryRef::reference`] asks for without).
-    pub tag: Option<String>,
+    pub tag: Option<Tag>,
     /// Digest (`sha256:…`), if given; it wins over the tag when both are present.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
 }
 
 /// Why a reference could not be parsed.
@@ -98,20 +98,22 @@ impl RegistryRef {
             Some((name, digest)) => (name, Some(digest)),
             None => (s, None),
         };
-        if let Some(d) = digest
-            && !Digest::is_valid(d)
-        {
-            return Err("a digest must be sha256: and 64 lowercase hex digits");
-        }
+        let digest = match digest.map(str::parse::<Digest>) {
+            Some(Err(_)) => return Err("a digest must be sha256: and 64 lowercase hex digits"),
+            Some(Ok(digest)) => Some(digest),
+            None => None,
+        };
         // A tag follows the last colon that comes after the last slash (a colon before it is a port).
         let last_slash = name.rfind('/').map_or(0, |i| i + 1);
         let (name, tag) = match name[last_slash..].rfind(':') {
             Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
             None => (name, None),
         };
-        if tag.is_some_and(|t| !Tag::is_valid(t)) {
-            return Err(TAG_RULE);
-        }
+        let tag = match tag.map(str::parse::<Tag>) {
+            Some(Err(_)) => return Err(TAG_RULE),
+            Some(Ok(tag)) => Some(tag),
+            None => None,
+        };
         let (registry, repository) = match name.split_once('/') {
             Some((host, path)) if host.contains(['.', ':']) || host == "localhost" => {
                 (host.to_owned(), path.to_owned())
@@ -137,8 +139,8 @@ impl RegistryRef {
         Ok(RegistryRef {
             registry,
             repository,
-            tag: tag.map(str::to_owned),
-            digest: digest.map(str::to_owned),
+            tag,
+            digest,
         })
     }
 
@@ -151,9 +153,9 @@ impl RegistryRef {
     }
 
     /// The same repository at another tag (no digest).
-    pub fn with_tag(&self, tag: &str) -> RegistryRef {
+    pub fn with_tag(&self, tag: &Tag) -> RegistryRef {
         RegistryRef {
-            tag: Some(tag.to_owned()),
+            tag: Some(tag.clone()),
             digest: None,
             ..self.clone()
         }
