@@ -277,10 +277,7 @@ impl ConvertArgs {
             (Some(tag), _) | (None, Some(tag)) => tag.parse::<Tag>()?,
             (None, None) => match &source_tag {
                 Some(tag) => {
-                    if !self.build.force
-                        && !self.tag_suffix.is_empty()
-                        && tag.ends_with(&self.tag_suffix)
-                    {
+                    if !self.build.force && soci_core::is_output_tag(tag, &self.tag_suffix) {
                         return Err(Retag::Suffixed {
                             source: self.source.to_string(),
                             suffix: self.tag_suffix,

@@ -53,5 +53,5 @@ pub use plan::{
 pub use policy::{DEFAULT_MIN_LAYER_SIZE, LayerDecision, PolicyError, SkipReason, decide};
 pub use report::{LayerOutcome, LayerReport, PlatformReport, Report};
 pub use span::{MIN_SPAN_SIZE, SpanSize, SpanSizeError};
-pub use tag::{MAX_TAG_LEN, TAG_RULE, Tag, TagError, output_tag};
+pub use tag::{MAX_TAG_LEN, TAG_RULE, Tag, TagError, is_output_tag, output_tag};
 pub use writes::{Write, conversion_writes, referrer_writes};

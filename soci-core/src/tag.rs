@@ -107,6 +107,13 @@ pub fn output_tag(tag: &Tag, suffix: &str) -> Result<Tag, TagError> {
     format!("{tag}{suffix}").try_into()
 }
 
+/// Whether `tag` looks like the output of a conversion already: it ends with the output
+/// `suffix` (never, for an empty suffix). The automatic builder skips such pushes (its own
+/// output coming back) and `socix convert` refuses to suffix them twice.
+pub fn is_output_tag(tag: &str, suffix: &str) -> bool {
+    !suffix.is_empty() && tag.ends_with(suffix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +127,13 @@ mod tests {
             assert!(!Tag::is_valid(bad), "{bad}");
             assert_eq!(bad.parse::<Tag>().unwrap_err().tag, bad);
         }
+    }
+
+    #[test]
+    fn output_tags_are_recognised_by_their_suffix() {
+        assert!(is_output_tag("1.0-soci", "-soci"));
+        assert!(!is_output_tag("1.0", "-soci"));
+        assert!(!is_output_tag("1.0", ""));
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl SelfTriggerRules {
     /// rule first, then the untagged rule.
     pub fn check(&self, repository: &str, tag: Option<&str>) -> PushDecision {
         match tag.filter(|tag| !tag.is_empty()) {
-            Some(tag) if !self.suffix.is_empty() && tag.ends_with(&self.suffix) => {
+            Some(tag) if soci_core::is_output_tag(tag, &self.suffix) => {
                 PushDecision::Skip(SkipReason::SociSuffix {
                     repository: repository.to_owned(),
                     tag: tag.to_owned(),
