@@ -16,6 +16,45 @@
 //!   the reason), so a service that depends on it starts from an indexed image. Its
 //!   environment is the generator's (the resource's properties override the build settings).
 //!
+//! The filter function's handler, run on an ECR push with a stand-in for `lambda:InvokeFunction`
+//! (the generator and the custom resource are run the same way by the tests, against a local
+//! registry):
+//!
+//! ```
+//! use serde_json::json;
+//! use soci_lambda::{FilterConfig, GeneratorInvoker, InvokeError, Invoked, filter};
+//!
+//! struct Queued;
+//!
+//! impl GeneratorInvoker for Queued {
+//!     async fn invoke(&self, _function: &str, _event: Vec<u8>) -> Result<Invoked, InvokeError> {
+//!         Ok(Invoked { status_code: 202, request_id: Some("r-1".into()) })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = FilterConfig::from_lookup(|name| match name {
+//!     "soci_repository_image_tag_filters" => Some("app:v*".into()),
+//!     "soci_index_generator_lambda_arn" => Some("soci-index-generator".into()),
+//!     _ => None,
+//! })?;
+//! let push = |tag: &str| json!({
+//!     "source": "aws.ecr", "detail-type": "ECR Image Action",
+//!     "account": "123456789012", "region": "us-west-2",
+//!     "detail": {
+//!         "result": "SUCCESS", "action-type": "PUSH", "repository-name": "app",
+//!         "image-digest": format!("sha256:{}", "7f".repeat(32)), "image-tag": tag,
+//!     },
+//! });
+//! let handed_over = filter::handle(&push("v1"), &config, &Queued).await?;
+//! assert!(handed_over.body.starts_with("Successfully invoked SOCI index generator"));
+//! let own_output = filter::handle(&push("v1-soci"), &config, &Queued).await?;
+//! assert!(own_output.body.contains("-soci"), "{}", own_output.body);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Each function's environment is parsed once, at start-up, into a typed configuration
 //! ([`config`]); a bad value stops the function before it takes any event, rather than failing
 //! every event in a different way, and is reported to Lambda's Runtime API as an init error
