@@ -182,7 +182,10 @@ pub struct PlannedPlatform {
     pub report: PlatformReport,
 }
 
-/// The plan of a build. See the [module docs](self).
+/// The plan of a build: which platforms are indexed, what becomes of every layer, which zTOCs
+/// to build (each layer once, however many platforms list it) and, once built, each platform's
+/// zTOC descriptors and report ([`Plan::finish`]). Decisions only: the I/O crate reads, builds
+/// and writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
     /// Each platform, in the order selected.
