@@ -249,7 +249,7 @@ fn registry(e: &RegistryError, plain_http: &PlainHttp, writing: bool) -> Option<
                 .into(),
         ),
         // The message lists the names to choose from.
-        RegistryError::Protocol { message, .. } if message.contains("say which one") => {
+        RegistryError::Layout { message, .. } if message.contains("say which one") => {
             Some("add the image's name after the path: oci:DIR:NAME, oci-archive:FILE:NAME".into())
         }
         RegistryError::Protocol { message, .. } if message.contains("unsupported media type") => {
@@ -260,7 +260,7 @@ fn registry(e: &RegistryError, plain_http: &PlainHttp, writing: bool) -> Option<
                     .into(),
             )
         }
-        RegistryError::Protocol { message, .. } if message.contains("not an OCI image layout") => {
+        RegistryError::Layout { message, .. } if message.contains("not an OCI image layout") => {
             Some(
                 "oci:DIR must be an OCI image layout directory (with an oci-layout file), as \
                  `skopeo copy … oci:DIR:TAG` or `socix sample-image DIR` writes"

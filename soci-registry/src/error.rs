@@ -70,6 +70,15 @@ pub enum RegistryError {
         /// What is wrong.
         message: String,
     },
+    /// An OCI image layout (or archive) is not what it should be: no `oci-layout` file, an
+    /// `index.json` that cannot be read, a name it does not hold.
+    #[error("{}: {message}", path.display())]
+    Layout {
+        /// The layout, or its file concerned.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use soci_core::Digest;
 
 use crate::error::RegistryError;
 use crate::staging::Staging;
@@ -29,8 +30,8 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
 }
 
 fn invalid(path: &Path, message: impl Into<String>) -> RegistryError {
-    RegistryError::Protocol {
-        context: path.display().to_string(),
+    RegistryError::Layout {
+        path: path.to_path_buf(),
         message: message.into(),
     }
 }
@@ -38,11 +39,10 @@ fn invalid(path: &Path, message: impl Into<String>) -> RegistryError {
 /// The path of a blob below `root`, refusing anything but `sha256:` and 64 lowercase hex digits
 /// (a digest from a manifest must not be able to name `../../etc/passwd`).
 fn blob_path(root: &Path, digest: &str) -> Result<PathBuf, RegistryError> {
-    let hex = digest
-        .strip_prefix("sha256:")
-        .filter(|h| h.len() == 64 && h.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
-        .ok_or_else(|| invalid(root, format!("{digest:?} is not a sha256 digest")))?;
-    Ok(root.join("blobs").join("sha256").join(hex))
+    let digest: Digest = digest
+        .parse()
+        .map_err(|_| invalid(root, format!("{digest:?} is not a sha256 digest")))?;
+    Ok(root.join("blobs").join("sha256").join(digest.hex()))
 }
 
 /// A manifest named in a layout's `index.json`.

@@ -234,7 +234,7 @@ impl Builder {
                 Err(e) => {
                     return Err(BuildError::Io {
                         offset: builder.bytes_fed(),
-                        message: e.to_string(),
+                        source: e.into(),
                     });
                 }
             };

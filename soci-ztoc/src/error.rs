@@ -81,12 +81,13 @@ pub enum BuildError {
         reason: &'static str,
     },
     /// Reading the layer failed (only from the `Read`-based entry points).
-    #[error("reading the layer failed at offset {offset}: {message}")]
+    #[error("reading the layer failed at offset {offset}: {source}")]
     Io {
         /// Layer bytes read successfully before the failure.
         offset: u64,
-        /// The I/O error's description.
-        message: String,
+        /// The reader's error.
+        #[source]
+        source: SharedIoError,
     },
     /// The layer needs more gzip checkpoints than a zTOC can hold: at 32 KiB a window, about
     /// 65,000 fill the 2 GiB a FlatBuffer can take.
@@ -234,4 +235,44 @@ pub enum EncodeError {
         /// Its gzip checkpoints, 32 KiB each.
         checkpoints: usize,
     },
+}
+
+/// A `std::io::Error` that [`BuildError`] can hold and stay `Clone` and `PartialEq` (the layer
+/// errors of a pipeline are shared between the platforms that list the layer): clones share the
+/// error, and two are equal when their kind and message are.
+#[derive(Clone, Debug)]
+pub struct SharedIoError(std::sync::Arc<std::io::Error>);
+
+impl SharedIoError {
+    /// The I/O error.
+    pub fn get_ref(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl From<std::io::Error> for SharedIoError {
+    fn from(error: std::io::Error) -> Self {
+        SharedIoError(std::sync::Arc::new(error))
+    }
+}
+
+impl PartialEq for SharedIoError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for SharedIoError {}
+
+impl std::fmt::Display for SharedIoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedIoError {
+    /// The I/O error's own cause: this wrapper is transparent.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }

@@ -65,7 +65,7 @@ mod zinfo;
 
 pub use builder::{BuildOptions, Builder};
 pub use encode::MAX_ZTOC_BYTES;
-pub use error::{BuildError, DecodeError, EncodeError, UnsupportedCompression};
+pub use error::{BuildError, DecodeError, EncodeError, SharedIoError, UnsupportedCompression};
 pub use extract::{ExtractError, ReadAt};
 pub use model::*;
 pub use path::clean_path;

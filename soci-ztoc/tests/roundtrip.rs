@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use flate2::{Compression, write::GzEncoder};
 use proptest::prelude::*;
-use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm, EntryType, Zinfo, Ztoc};
+use soci_ztoc::{BuildError, BuildOptions, Builder, CompressionAlgorithm, EntryType, Zinfo, Ztoc};
 
 #[derive(Clone, Debug)]
 enum Kind {
@@ -362,4 +362,39 @@ fn a_walk_moved_to_a_thread_gives_the_inline_result() {
         assert_eq!(inline.is_err(), fails);
         assert_eq!(build(true), inline);
     }
+}
+
+#[test]
+fn a_failing_reader_is_an_io_error_at_its_offset_with_its_source() {
+    /// Yields `left` zero bytes, then fails.
+    struct Failing {
+        left: usize,
+    }
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection cut",
+                ));
+            }
+            let n = buf.len().min(self.left);
+            buf[..n].fill(0);
+            self.left -= n;
+            Ok(n)
+        }
+    }
+    let options = BuildOptions::default().with_compression(CompressionAlgorithm::Uncompressed);
+    let error = Builder::build(Failing { left: 512 }, options).unwrap_err();
+    let BuildError::Io { offset, source } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*offset, 512);
+    assert_eq!(source.get_ref().kind(), std::io::ErrorKind::ConnectionReset);
+    assert_eq!(
+        error.to_string(),
+        "reading the layer failed at offset 512: connection cut"
+    );
+    assert!(std::error::Error::source(&error).is_some());
+    assert_eq!(error.clone(), error);
 }
