@@ -56,7 +56,7 @@ mod staging;
 pub mod testing;
 
 pub use client::{
-    ClientOptions, Credentials, Manifest, ParallelReads, RegistryClient, RetryPolicy,
+    ClientOptions, Credentials, DeleteError, Manifest, ParallelReads, RegistryClient, RetryPolicy,
     ecr_credentials, ecr_host, resolve_credentials,
 };
 pub use connection::Connection;

@@ -1,5 +1,5 @@
 //! Manifests and indexes: read (a body cut short is read again), checked against their digest,
-//! stored (sent again once when a child is refused as unknown), and the referrers API.
+//! stored (sent again once when a child is refused as unknown), deleted, and the referrers API.
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -9,6 +9,20 @@ use super::auth::url_encode;
 use super::transport::{BodyError, content_type, read_body};
 use super::{MANIFEST_ACCEPT, MAX_MANIFEST, Manifest, RegistryClient, Scope, digest_of};
 use crate::error::RegistryError;
+
+/// Why [`RegistryClient::delete_manifest`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeleteError {
+    /// The registry does not delete it: `405 Method Not Allowed` or the code `UNSUPPORTED`, the
+    /// answer of a registry with deletion switched off (distribution's default) and, from
+    /// registries that follow the OCI spec there, of a `DELETE` by tag. Retrying changes nothing.
+    #[error("the registry does not delete manifests")]
+    Unsupported(#[source] RegistryError),
+    /// The request failed otherwise.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
 
 /// The error codes of a manifest refused for a child the registry does not know (distribution
 /// also answers `DIGEST_INVALID` when it loses that race).
@@ -158,6 +172,47 @@ impl RegistryClient {
             }
         }
         Ok(())
+    }
+
+    /// Deletes the manifest `digest` from `repository` (`DELETE /v2/<name>/manifests/<digest>`):
+    /// `true` once deleted, `false` when the registry has no such manifest or repository (gone
+    /// already, which is what a caller removing it wants; a retried `DELETE` whose first answer
+    /// was lost ends so too).
+    ///
+    /// The distribution API deletes by digest only, and removes every tag naming the manifest
+    /// with it; the blobs it refers to stay until the registry's garbage collection. A token is
+    /// asked for `pull,push`: a registry whose tokens need the `delete` action refuses the request
+    /// (ECR and the test registries take Basic authentication, which has no scopes).
+    pub async fn delete_manifest(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<bool, DeleteError> {
+        let url = format!("{}/v2/{repository}/manifests/{digest}", self.base);
+        let response = self
+            .send(Method::DELETE, &url, &Scope::push(repository), &|rb| rb)
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        match self
+            .expect(
+                response,
+                &Method::DELETE,
+                &url,
+                &[StatusCode::ACCEPTED, StatusCode::OK],
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(&error, RegistryError::Status { status, code, .. }
+                    if *status == 405 || code.as_deref() == Some("UNSUPPORTED")) =>
+            {
+                Err(DeleteError::Unsupported(error))
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The referrers of a manifest through the OCI 1.1 referrers API, or `None` when the registry

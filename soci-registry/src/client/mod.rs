@@ -24,6 +24,7 @@ use bytes::Bytes;
 
 pub use auth::Credentials;
 pub use ecr::{ecr_credentials, ecr_host, resolve_credentials};
+pub use manifests::DeleteError;
 pub use retry::RetryPolicy;
 
 use crate::error::RegistryError;
