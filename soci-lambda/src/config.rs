@@ -34,8 +34,9 @@ pub const SPAN_SIZE_VAR: &str = "soci_span_size";
 pub const ALLOW_SMALL_SPANS_VAR: &str = "soci_allow_small_spans";
 /// `soci_build_tool_identifier`: written into every zTOC and SOCI index.
 pub const BUILD_TOOL_VAR: &str = "soci_build_tool_identifier";
-/// `ECR_ENDPOINT`: overrides the endpoint of the ECR API (`GetAuthorizationToken`), as the
-/// reference's variable of the same name does.
+/// `ECR_ENDPOINT`: overrides the endpoint of the ECR API (`GetAuthorizationToken`, and the
+/// custom resource's `BatchGetImage` and `BatchDeleteImage`), as the reference's variable of the
+/// same name does.
 pub const ECR_ENDPOINT_VAR: &str = "ECR_ENDPOINT";
 /// `soci_registry_endpoint`: **for testing only**, a registry `host[:port]` used instead of the
 /// event's ECR registry.

@@ -85,7 +85,7 @@
 //! | `soci_allow_small_spans` | generator | `false` | `true` accepts a `soci_span_size` below 64 KiB (tests, experiments), as `socix --allow-small-spans` |
 //! | `soci_build_tool_identifier` | generator | `AWS SOCI Index Builder Cfn v0.2` | written into zTOCs and indexes |
 //! | `soci_deadline_margin_seconds` | generator | `10` | stop this long before the invocation deadline |
-//! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`) |
+//! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`; the custom resource's `BatchGetImage`, `BatchDeleteImage`) |
 //! | `soci_registry_endpoint`, `soci_registry_plain_http` | generator | unset, `false` | **testing only**: a registry `host:port` instead of ECR, and plain HTTP to it |
 //! | `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` | generator | set by Lambda | bounds the layers indexed at once (one per 256 MB beyond 128 MB) |
 //! | `AWS_LAMBDA_FUNCTION_NAME` | generator | set by Lambda | the `FunctionName` dimension of the metrics (`soci-index-generator` when unset) |

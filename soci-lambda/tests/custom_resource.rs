@@ -7,7 +7,7 @@ mod stub;
 
 use std::time::Duration;
 
-use common::{Platform, SOCI_INDEX_V2, gzip_layer, invocation, plenty, push_index};
+use common::{Logs, Platform, SOCI_INDEX_V2, gzip_layer, invocation, plenty, push_index};
 use serde_json::{Value, json};
 use soci_lambda::custom_resource::{self, Status};
 use soci_lambda::{GeneratorConfig, IndexVersion};
@@ -144,13 +144,14 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
     assert_eq!(response.status, Status::Success, "{}", response.reason);
     let body = last_answer(&responses, "Create");
     assert_eq!(body["Status"], "SUCCESS");
-    let physical_id = format!("soci-index-V2:{HOST}/team/app:1.0");
-    assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
     let converted = client
         .manifest_digest("team/app", "1.0-soci")
         .await
         .unwrap()
         .expect("the -soci tag was pushed before the answer");
+    // The id names what the resource made, for its Delete.
+    let physical_id = format!("soci-index-V2:{HOST}/team/app:1.0@{converted}");
+    assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
     assert_eq!(body["Data"]["IndexedImageTag"], "1.0-soci");
     assert_eq!(body["Data"]["IndexedImageDigest"], converted.as_str());
     let soci_indexes = soci_indexes_of(&registry, "team/app", "1.0-soci").await;
@@ -170,7 +171,19 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
         Some(v1)
     );
 
-    // An Update with other settings for the same image keeps the id (a normal update).
+    // An Update that builds the same image again (here: CloudFormation's own ServiceTimeout
+    // changed) keeps the id, a normal update…
+    let mut retimed = properties.clone();
+    retimed["ServiceTimeout"] = json!("960");
+    let update = request(&responses, "Update", Some(&physical_id), retimed);
+    custom_resource::handle(&update, &config, &plenty())
+        .await
+        .unwrap();
+    let body = last_answer(&responses, "Update");
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
+
+    // …one with other settings that make another SOCI-enabled image gets that image's id.
     let mut same = properties.clone();
     same["MinLayerSize"] = json!("0");
     let update = request(&responses, "Update", Some(&physical_id), same);
@@ -179,7 +192,6 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
         .unwrap();
     let body = last_answer(&responses, "Update");
     assert_eq!(body["Status"], "SUCCESS", "{body:#}");
-    assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
     // Built again: the small layer has a zTOC now, so the SOCI-enabled image is another one.
     let rebuilt = client
         .manifest_digest("team/app", "1.0-soci")
@@ -188,6 +200,8 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
         .unwrap();
     assert_ne!(rebuilt, converted);
     assert_eq!(body["Data"]["IndexedImageDigest"], rebuilt.as_str());
+    let physical_id = format!("soci-index-V2:{HOST}/team/app:1.0@{rebuilt}");
+    assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
     let converted = rebuilt;
 
     // An Update to a new tag: a new id (a replacement), its own -soci tag.
@@ -200,23 +214,25 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
         .unwrap();
     let body = last_answer(&responses, "Update");
     assert_eq!(body["Status"], "SUCCESS", "{body:#}");
-    let new_id = format!("soci-index-V2:{HOST}/team/app:1.1");
-    assert_eq!(body["PhysicalResourceId"], new_id.as_str());
     assert_eq!(body["Data"]["IndexedImageTag"], "1.1-soci");
     let newer_converted = client
         .manifest_digest("team/app", "1.1-soci")
         .await
         .unwrap()
         .unwrap();
+    let new_id = format!("soci-index-V2:{HOST}/team/app:1.1@{newer_converted}");
+    assert_eq!(body["PhysicalResourceId"], new_id.as_str());
     assert_eq!(body["Data"]["IndexedImageDigest"], newer_converted.as_str());
 
-    // CloudFormation then deletes the old resource: answered, and both images stay.
+    // CloudFormation then deletes the old resource: answered, and without RemoveIndexOnDelete
+    // both images stay.
     let delete = request(&responses, "Delete", Some(&physical_id), properties);
     custom_resource::handle(&delete, &config, &plenty())
         .await
         .unwrap();
     let body = last_answer(&responses, "Delete");
     assert_eq!(body["Status"], "SUCCESS");
+    assert_eq!(body["Reason"], "The SOCI index is left in the repository");
     assert_eq!(body["PhysicalResourceId"], physical_id.as_str());
     assert_eq!(body["Data"], json!({}));
     assert_eq!(
@@ -232,6 +248,278 @@ async fn v2_create_update_with_a_new_tag_and_delete() {
             .await
             .unwrap(),
         Some(newer_converted)
+    );
+}
+
+/// Sends `request` and returns the answer CloudFormation got.
+async fn answer(
+    responses: &Stub,
+    config: &GeneratorConfig,
+    request_type: &str,
+    physical_id: Option<&str>,
+    properties: &Value,
+) -> Value {
+    let request = request(responses, request_type, physical_id, properties.clone());
+    custom_resource::handle(&request, config, &plenty())
+        .await
+        .unwrap();
+    last_answer(responses, request_type)
+}
+
+#[tokio::test]
+async fn remove_index_on_delete_removes_only_the_tag_the_resource_made() {
+    let registry = TestRegistry::start();
+    let client = registry.client();
+    let responses = Stub::start(|_| Reply::new(200));
+    let config = config(&registry.addr);
+    let source = push_index(&client, "team/app", "1.0", &two_platforms(61)).await;
+    let properties = json!({"RepositoryName": "team/app", "ImageTag": "1.0",
+        "RemoveIndexOnDelete": "true"});
+
+    let body = answer(&responses, &config, "Create", None, &properties).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    let first = client
+        .manifest_digest("team/app", "1.0-soci")
+        .await
+        .unwrap()
+        .unwrap();
+    let first_id = format!("soci-index-V2:{HOST}/team/app:1.0@{first}");
+    assert_eq!(body["PhysicalResourceId"], first_id.as_str());
+
+    // Without the property, a Delete leaves everything.
+    let mut keep = properties.clone();
+    keep["RemoveIndexOnDelete"] = json!("false");
+    let body = answer(&responses, &config, "Delete", Some(&first_id), &keep).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert_eq!(body["Reason"], "The SOCI index is left in the repository");
+    assert_eq!(
+        client
+            .manifest_digest("team/app", "1.0-soci")
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+
+    // An Update with other settings makes another SOCI-enabled image under the same tag: a new
+    // id, and CloudFormation's Delete of the old one (with the old properties) after the update.
+    let mut other_settings = properties.clone();
+    other_settings["MinLayerSize"] = json!("0");
+    let body = answer(
+        &responses,
+        &config,
+        "Update",
+        Some(&first_id),
+        &other_settings,
+    )
+    .await;
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    let second = client
+        .manifest_digest("team/app", "1.0-soci")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(second, first);
+    let second_id = format!("soci-index-V2:{HOST}/team/app:1.0@{second}");
+    assert_eq!(body["PhysicalResourceId"], second_id.as_str());
+
+    // The old id's Delete finds the tag moved: it leaves it, says so, and succeeds.
+    let logs = Logs::default();
+    let guard = tracing::subscriber::set_default(logs.subscriber("info"));
+    let body = answer(&responses, &config, "Delete", Some(&first_id), &properties).await;
+    drop(guard);
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert_eq!(
+        body["Reason"],
+        format!(
+            "Left the tag 1.0-soci: it names {second} now, not the SOCI-enabled image {first} this resource made"
+        )
+    );
+    assert_eq!(body["PhysicalResourceId"], first_id.as_str());
+    assert_eq!(
+        client
+            .manifest_digest("team/app", "1.0-soci")
+            .await
+            .unwrap(),
+        Some(second.clone())
+    );
+    let lines = logs.lines();
+    let moved = lines
+        .iter()
+        .find(|l| l["level"] == "WARN")
+        .unwrap_or_else(|| panic!("a warning: {lines:#?}"));
+    assert_eq!(moved["tag"], "1.0-soci", "{moved:#}");
+    assert_eq!(moved["made"], first.as_str(), "{moved:#}");
+    assert_eq!(moved["now"], second.as_str(), "{moved:#}");
+
+    // The stack's deletion: the tag goes, with the image index it named; the source image and
+    // the SOCI indexes (which another build of the same image shares) stay.
+    let soci_indexes = soci_indexes_of(&registry, "team/app", "1.0-soci").await;
+    let body = answer(
+        &responses,
+        &config,
+        "Delete",
+        Some(&second_id),
+        &other_settings,
+    )
+    .await;
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert_eq!(
+        body["Reason"],
+        format!("Removed the tag 1.0-soci and the SOCI-enabled image {second} it named")
+    );
+    assert_eq!(body["PhysicalResourceId"], second_id.as_str());
+    assert_eq!(body["Data"], json!({}));
+    assert_eq!(
+        client
+            .manifest_digest("team/app", "1.0-soci")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        client.manifest_digest("team/app", &second).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        client.manifest_digest("team/app", "1.0").await.unwrap(),
+        Some(source)
+    );
+    for soci_index in &soci_indexes {
+        let kept = client
+            .manifest_digest("team/app", soci_index)
+            .await
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some(soci_index.as_str()));
+    }
+
+    // CloudFormation sending the Delete again (its answer was lost): nothing left to do.
+    let body = answer(
+        &responses,
+        &config,
+        "Delete",
+        Some(&second_id),
+        &other_settings,
+    )
+    .await;
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert_eq!(
+        body["Reason"],
+        "Nothing to remove: there is no tag 1.0-soci any more"
+    );
+}
+
+#[tokio::test]
+async fn remove_index_on_delete_leaves_a_tag_pushed_again_and_what_it_did_not_make() {
+    let registry = TestRegistry::start();
+    let client = registry.client();
+    let responses = Stub::start(|_| Reply::new(200));
+    let config = config(&registry.addr);
+    push_index(&client, "app", "3.0", &two_platforms(71)).await;
+    let properties = json!({"RepositoryName": "app", "ImageTag": "3.0",
+        "RemoveIndexOnDelete": "true"});
+    let body = answer(&responses, &config, "Create", None, &properties).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    let made = body["Data"]["IndexedImageDigest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = body["PhysicalResourceId"].as_str().unwrap().to_owned();
+
+    // Someone tags another image 3.0-soci: the Delete leaves it.
+    let other = push_index(&client, "app", "3.0-soci", &two_platforms(81)).await;
+    let body = answer(&responses, &config, "Delete", Some(&id), &properties).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert!(
+        body["Reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Left the tag 3.0-soci"),
+        "{body:#}"
+    );
+    assert_eq!(
+        client.manifest_digest("app", "3.0-soci").await.unwrap(),
+        Some(other.clone())
+    );
+    assert_eq!(
+        client.manifest_digest("app", &made).await.unwrap(),
+        Some(made.clone()),
+        "the image index made, untagged now, is left too"
+    );
+
+    // A resource whose Create failed made nothing: its Delete removes nothing, whatever the
+    // tag names (its id has no image index, as answered by the failed Create).
+    let failed_id = format!("soci-index-V2:{HOST}/app:3.0");
+    for id in [failed_id.as_str(), "AppSociIndex"] {
+        let body = answer(&responses, &config, "Delete", Some(id), &properties).await;
+        assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+        assert_eq!(
+            body["Reason"],
+            "Nothing to remove: this resource made no SOCI-enabled image (its Create failed)"
+        );
+        assert_eq!(body["PhysicalResourceId"], id);
+    }
+    // Nor does the Delete of a Create refused for its properties (V1 cannot remove its index).
+    let mut v1 = properties.clone();
+    v1["SociIndexVersion"] = json!("V1");
+    let body = answer(&responses, &config, "Delete", Some("AppSociIndex"), &v1).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body:#}");
+    assert_eq!(
+        client.manifest_digest("app", "3.0-soci").await.unwrap(),
+        Some(other)
+    );
+}
+
+#[tokio::test]
+async fn a_delete_that_cannot_remove_the_tag_is_answered_failed() {
+    // A registry that does not delete manifests (distribution with deletion switched off):
+    // the tag names the image index made, and its DELETE is refused.
+    let made = format!("sha256:{}", "ab".repeat(32));
+    let registry = {
+        let made = made.clone();
+        Stub::start(move |request| {
+            match request.method.as_str() {
+            "HEAD" if request.path == "/v2/app/manifests/4.0-soci" => {
+                Reply::new(200).header("Docker-Content-Digest", &made)
+            }
+            "DELETE" => Reply::new(405)
+                .header("Content-Type", "application/json")
+                .body(r#"{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}"#),
+            _ => Reply::new(404),
+        }
+        })
+    };
+    let responses = Stub::start(|_| Reply::new(200));
+    let config = config(&registry.addr);
+    let id = format!("soci-index-V2:{HOST}/app:4.0@{made}");
+    let properties = json!({"RepositoryName": "app", "ImageTag": "4.0",
+        "RemoveIndexOnDelete": "true"});
+
+    let body = answer(&responses, &config, "Delete", Some(&id), &properties).await;
+    assert_eq!(body["Status"], "FAILED", "{body:#}");
+    assert_eq!(body["PhysicalResourceId"], id.as_str());
+    assert_eq!(body["Data"], json!({}));
+    let reason = body["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "deleting the SOCI-enabled image {made} from app failed: the registry does not delete manifests: DELETE http://"
+        )),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with("HTTP 405 UNSUPPORTED: The operation is unsupported."),
+        "{reason}"
+    );
+    let methods: Vec<String> = registry
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "HEAD /v2/app/manifests/4.0-soci".to_owned(),
+            format!("DELETE /v2/app/manifests/{made}")
+        ]
     );
 }
 
@@ -328,10 +616,12 @@ async fn failures_are_answered_failed_with_the_reason() {
             request_type: "Create",
             physical_id: None,
             properties: json!({"RepositoryName": "app", "ImageTag": "1.0",
-                "RemoveIndexOnDelete": "true"}),
+                "SociIndexVersion": "V1", "RemoveIndexOnDelete": "true"}),
             time_left: Duration::from_secs(600),
             answered_id: "AppSociIndex".to_owned(),
-            reason: |reason| reason.contains("not supported yet"),
+            reason: |reason| {
+                reason.starts_with("RemoveIndexOnDelete=true needs SociIndexVersion V2")
+            },
         },
         FailureCase {
             what: "the deadline: answered before it, never left to CloudFormation's timeout; a \

@@ -176,7 +176,8 @@ fn the_template_grants_exactly_the_documented_actions() {
     let stale: Vec<&String> = documented.difference(&granted).collect();
     assert!(stale.is_empty(), "listed but not granted: {stale:?}");
     // The calls the code makes (soci-registry's registry client through the ECR token, the
-    // filter's Invoke, Lambda's destinations and logs): nothing else, no wildcard.
+    // custom resource's BatchDeleteImage, the filter's Invoke, Lambda's destinations and
+    // logs): nothing else, no wildcard.
     let expected: BTreeSet<String> = [
         "ecr:GetAuthorizationToken",
         "ecr:BatchGetImage",
@@ -186,6 +187,7 @@ fn the_template_grants_exactly_the_documented_actions() {
         "ecr:UploadLayerPart",
         "ecr:CompleteLayerUpload",
         "ecr:PutImage",
+        "ecr:BatchDeleteImage",
         "lambda:InvokeFunction",
         "sqs:SendMessage",
         "logs:CreateLogStream",
@@ -554,7 +556,7 @@ fn role_grants(id: &str) -> Vec<(String, String)> {
 }
 
 #[test]
-fn the_custom_resource_function_is_exported_with_the_generators_registry_rights_only() {
+fn the_custom_resource_function_is_exported_with_the_generators_registry_rights_and_tag_removal() {
     let function = resource("SociIndexCustomResourceLambda", "AWS::Lambda::Function");
     assert!(
         function
@@ -569,20 +571,29 @@ fn the_custom_resource_function_is_exported_with_the_generators_registry_rights_
     // Its own deadline margin must fit in Lambda's limit, as the generator's does.
     assert_eq!(value(&function, "Timeout"), Some("900"));
 
-    // The generator's registry rights on the same repositories, its own log group, nothing
-    // else (no queue: CloudFormation gets the failures).
-    let ecr_and_logs = |grants: Vec<(String, String)>| -> Vec<(String, String)> {
+    // The generator's registry rights on the same repositories, and BatchDeleteImage there
+    // (RemoveIndexOnDelete), its own log group, nothing else (no queue: CloudFormation gets
+    // the failures).
+    let ecr = |grants: Vec<(String, String)>| -> Vec<(String, String)> {
         grants
             .into_iter()
-            .filter(|(a, _)| !a.starts_with("sqs:") && !a.starts_with("logs:"))
+            .filter(|(a, _)| a.starts_with("ecr:"))
             .collect()
     };
     let ours = role_grants("SociIndexCustomResourceLambdaRole");
-    assert_eq!(
-        ecr_and_logs(ours.clone()),
-        ecr_and_logs(role_grants("SociIndexGeneratorLambdaRole"))
+    let mut expected = ecr(role_grants("SociIndexGeneratorLambdaRole"));
+    let repositories = expected
+        .iter()
+        .find(|(a, _)| a == "ecr:PutImage")
+        .map(|(_, r)| r.clone())
+        .unwrap();
+    expected.push(("ecr:BatchDeleteImage".to_owned(), repositories));
+    assert_eq!(ecr(ours.clone()), expected);
+    assert!(
+        ours.iter()
+            .all(|(a, _)| a.starts_with("ecr:") || a.starts_with("logs:")),
+        "{ours:?}"
     );
-    assert!(ours.iter().all(|(a, _)| !a.starts_with("sqs:")), "{ours:?}");
     for (action, resource) in ours.iter().filter(|(a, _)| a.starts_with("logs:")) {
         assert_eq!(
             resource, "!GetAtt SociIndexCustomResourceLogGroup.Arn",

@@ -21,7 +21,7 @@
 //! | `ImageDigest` | one of the two | the image to index, by digest (V1 only) |
 //! | `SociIndexVersion` | no, `V2` | `V1` or `V2` |
 //! | `MinLayerSize`, `SpanSize` | no, the function's | build settings, as the stack's parameters |
-//! | `RemoveIndexOnDelete` | no, `false` | `true` is refused: deleting the index is not supported yet |
+//! | `RemoveIndexOnDelete` | no, `false` | V2: `true` removes the `-soci` tag on Delete, if it still names the image made; refused with V1 |
 //!
 //! # Attributes (`Fn::GetAtt`)
 //!
@@ -33,17 +33,26 @@
 //!
 //! # Physical id and Delete
 //!
-//! The physical id names the registry, repository, source (tag or digest) and index version.
-//! An Update that keeps them keeps the id (a normal update: the index is built again with the
-//! new settings, reusing what it can); one that changes them gets a new id, which CloudFormation
-//! takes for a replacement: after the whole stack is updated (and the services moved to the new
-//! image) it sends Delete for the old id. Delete answers `SUCCESS` and leaves the registry
-//! alone: the old `-soci` tag may still be deployed elsewhere, and removing it would take a
-//! manifest `DELETE` that the registry client does not have (on a registry other than ECR it
-//! would delete the image itself, not only its tag). ECR lifecycle policies are the way to
-//! expire old `-soci` tags.
+//! The physical id names the registry, repository, source (tag or digest) and index version,
+//! and for V2 the SOCI-enabled image index made (`@<digest>`): CloudFormation sends no attribute
+//! with a Delete, so the id is where the Delete finds what its resource made. An Update that
+//! makes the same again keeps the id (a normal update); one that makes something else gets a new
+//! id, which CloudFormation takes for a replacement: after the whole stack is updated (and the
+//! services moved to the new image) it sends Delete for the old id, with the old properties.
+//!
+//! Delete answers `SUCCESS` and leaves the registry alone unless `RemoveIndexOnDelete` is
+//! `true`: the old `-soci` tag may still be deployed elsewhere (ECR lifecycle policies are the
+//! way to expire old `-soci` tags). With `true`, the `-soci` tag is removed if it
+//! still names the image index in the id, and left (`SUCCESS`, with a warning) if it names
+//! another: pushed again, or moved by another resource or by the Update that replaced this id.
+//! A removal that fails is answered `FAILED`, which leaves the resource in `DELETE_FAILED`, as
+//! someone who asked for the removal expects. A resource whose Create failed has no image index
+//! in its id, and its Delete removes nothing. V1 indexes have no tag of their own, and their
+//! manifests are the same for every build of the image with the same settings, so V1 refuses
+//! `true` at Create instead of deleting what another resource may use.
 
 mod properties;
+mod removal;
 mod response;
 
 use std::collections::BTreeMap;
@@ -59,6 +68,8 @@ use tracing::Instrument;
 
 pub use self::properties::PropertyError;
 use self::properties::{Properties, SourceImage};
+pub use self::removal::RemovalError;
+use self::removal::{Made, Removal};
 use self::response::{Answer, response, send};
 pub use self::response::{
     CustomResourceError, RESPONSE_LIMIT, Request, RequestType, Response, Status,
@@ -75,7 +86,7 @@ pub const INDEXED_IMAGE_DIGEST: &str = "IndexedImageDigest";
 /// The attribute listing the SOCI index manifests, comma-separated.
 pub const SOCI_INDEX_DIGESTS: &str = "SociIndexDigests";
 
-/// Why a Create or Update is answered `FAILED`.
+/// Why a request is answered `FAILED`.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// The properties cannot be used.
@@ -108,6 +119,9 @@ pub enum Failure {
     /// The pipeline reported no image index for a V2 conversion.
     #[error("the conversion reported no SOCI-enabled image index")]
     NoImageIndex,
+    /// A Delete with `RemoveIndexOnDelete: true` could not remove the `-soci` tag.
+    #[error(transparent)]
+    Removal(#[from] RemovalError),
 }
 
 /// The account and Region of `arn:<partition>:cloudformation:<region>:<account>:stack/…`, as
@@ -174,18 +188,21 @@ async fn answer(request: &Request, config: &GeneratorConfig, invocation: &Invoca
         request.physical_resource_id.clone().unwrap_or_else(|| {
             let host = stack_registry_host(&request.stack_id).ok();
             match (&properties, host) {
-                (Ok(properties), Some(host)) => properties.physical_id(&host),
+                (Ok(properties), Some(host)) => properties.physical_id(&host, None),
                 _ => request.logical_resource_id.clone(),
             }
         })
     };
     if request.request_type == RequestType::Delete {
-        return Answer {
-            status: Status::Success,
-            reason: "The SOCI index is left in the repository".to_owned(),
-            physical_resource_id: known_id(),
-            data: BTreeMap::new(),
-        };
+        return delete(
+            request,
+            known_id(),
+            &properties,
+            config,
+            invocation,
+            started,
+        )
+        .await;
     }
     let result = match &properties {
         Ok(properties) => create(&request.stack_id, properties, config, invocation, started).await,
@@ -267,12 +284,97 @@ async fn create(
         } => {
             let data = attributes(config.index_version, tag, &digest, &report)?;
             let result = generator::done_result(unchanged).to_owned();
-            Ok((properties.physical_id(&host), result, data))
+            let image_index = match config.index_version {
+                IndexVersion::V2 => data.get(INDEXED_IMAGE_DIGEST).map(String::as_str),
+                IndexVersion::V1 => None,
+            };
+            Ok((properties.physical_id(&host, image_index), result, data))
         }
         Outcome::Skipped { result, reason, .. } => Err(Failure::NotIndexed(match reason {
             Some(reason) => format!("{result}: {reason}"),
             None => result,
         })),
+    }
+}
+
+/// Answers a Delete: with `RemoveIndexOnDelete: true`, removes the `-soci` tag the resource made
+/// if it still names the image index the resource made ([`removal`]); otherwise, and for a
+/// resource whose Create failed (no image index in its id), leaves the registry as it is.
+async fn delete(
+    request: &Request,
+    physical_resource_id: String,
+    properties: &Result<Properties, PropertyError>,
+    config: &GeneratorConfig,
+    invocation: &Invocation,
+    started: Instant,
+) -> Answer {
+    let answer = |status, reason: String| Answer {
+        status,
+        reason,
+        physical_resource_id: physical_resource_id.clone(),
+        data: BTreeMap::new(),
+    };
+    let properties = match properties {
+        Ok(properties) if properties.remove_on_delete => properties,
+        _ => {
+            return answer(
+                Status::Success,
+                "The SOCI index is left in the repository".to_owned(),
+            );
+        }
+    };
+    let host = stack_registry_host(&request.stack_id).ok();
+    let made = host.as_deref().and_then(|host| {
+        let digest = properties.image_index(host, &physical_resource_id)?;
+        Some((host, digest))
+    });
+    let (Some((host, digest)), SourceImage::Tag(source_tag)) = (made, &properties.source) else {
+        return answer(
+            Status::Success,
+            "Nothing to remove: this resource made no SOCI-enabled image (its Create failed)"
+                .to_owned(),
+        );
+    };
+    let config = properties.config(config);
+    let work = async {
+        let tag = soci_core::output_tag(source_tag, &config.tag_suffix)
+            .map_err(GeneratorError::OutputTag)?;
+        let made = Made {
+            host,
+            repository: &properties.repository,
+            tag: tag.as_str(),
+            digest,
+        };
+        let done = generator::within_deadline(invocation, &config, started, async {
+            Ok(removal::remove(&made, &config).await)
+        })
+        .await??;
+        Ok::<_, Failure>((tag, done))
+    };
+    match work.await {
+        Ok((tag, Removal::Removed)) => answer(
+            Status::Success,
+            format!("Removed the tag {tag} and the SOCI-enabled image {digest} it named"),
+        ),
+        Ok((tag, Removal::Gone)) => answer(
+            Status::Success,
+            format!("Nothing to remove: there is no tag {tag} any more"),
+        ),
+        Ok((tag, Removal::Moved(now))) => {
+            tracing::warn!(
+                tag = %tag,
+                made = digest,
+                now,
+                "The tag was moved since this resource made it: left in place"
+            );
+            answer(
+                Status::Success,
+                format!(
+                    "Left the tag {tag}: it names {now} now, not the SOCI-enabled image {digest} this resource made"
+                ),
+            )
+        }
+        Err(failure) => answer(Status::Failed, error_chain(&failure)),
     }
 }
 

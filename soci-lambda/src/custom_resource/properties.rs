@@ -30,11 +30,11 @@ pub enum PropertyError {
         "SociIndexVersion V2 needs ImageTag: the SOCI-enabled image is tagged <ImageTag>-soci (use V1 to index an image by digest)"
     )]
     V2NeedsTag,
-    /// `RemoveIndexOnDelete: true`, which this version cannot do.
+    /// `RemoveIndexOnDelete: true` with V1, whose index has no tag of its own to remove.
     #[error(
-        "RemoveIndexOnDelete=true is not supported yet: Delete leaves the index in the repository (expire old -soci tags with an ECR lifecycle policy)"
+        "RemoveIndexOnDelete=true needs SociIndexVersion V2: a V1 index is untagged SOCI index manifests, the same digests for every V1 build of the image with the same settings (another resource's, the asynchronous builder's), so deleting them could take an index still in use (expire old V1 indexes with an ECR lifecycle policy)"
     )]
-    RemoveUnsupported,
+    RemoveNeedsV2,
 }
 
 /// The image named by the properties.
@@ -50,6 +50,8 @@ pub(super) struct Properties {
     pub(super) repository: String,
     pub(super) source: SourceImage,
     pub(super) index_version: IndexVersion,
+    /// `RemoveIndexOnDelete` (V2 only).
+    pub(super) remove_on_delete: bool,
     min_layer_size: Option<u64>,
     span_size: Option<SpanSize>,
 }
@@ -115,14 +117,15 @@ impl Properties {
                 })
             })
             .transpose()?;
-        let remove: Option<bool> = parsed(properties, "RemoveIndexOnDelete")?;
-        if remove == Some(true) {
-            return Err(PropertyError::RemoveUnsupported);
+        let remove_on_delete = parsed(properties, "RemoveIndexOnDelete")?.unwrap_or(false);
+        if remove_on_delete && index_version == IndexVersion::V1 {
+            return Err(PropertyError::RemoveNeedsV2);
         }
         Ok(Properties {
             repository,
             source,
             index_version,
+            remove_on_delete,
             min_layer_size: parsed(properties, "MinLayerSize")?,
             span_size,
         })
@@ -141,16 +144,33 @@ impl Properties {
         config
     }
 
-    /// Stable for one registry, repository, source and index version ([module docs](super)).
-    pub(super) fn physical_id(&self, host: &str) -> String {
+    /// The resource's id ([module docs](super)): the registry, repository, source and index
+    /// version, then for V2 `@<digest>` of the SOCI-enabled image index it made (`None` when it
+    /// made none: a failed Create), which tells its Delete what to remove.
+    pub(super) fn physical_id(&self, host: &str, image_index: Option<&str>) -> String {
         let source = match &self.source {
             SourceImage::Tag(tag) => format!(":{tag}"),
             SourceImage::Digest(digest) => format!("@{digest}"),
         };
+        let made = image_index
+            .map(|digest| format!("@{digest}"))
+            .unwrap_or_default();
         format!(
-            "soci-index-{}:{host}/{}{source}",
+            "soci-index-{}:{host}/{}{source}{made}",
             self.index_version, self.repository
         )
+    }
+
+    /// The SOCI-enabled image index that `id`, an id of these properties, says the resource
+    /// made; `None` for V1, and for an id without one (a failed Create, or one answered by a
+    /// version of the function that did not record it).
+    pub(super) fn image_index<'a>(&self, host: &str, id: &'a str) -> Option<&'a str> {
+        if self.index_version != IndexVersion::V2 {
+            return None;
+        }
+        id.strip_prefix(&self.physical_id(host, None))?
+            .strip_prefix('@')
+            .filter(|digest| digest.starts_with("sha256:"))
     }
 }
 
@@ -167,15 +187,33 @@ mod tests {
             parse(json!({"RepositoryName": "app", "ImageTag": "v1", "MinLayerSize": "0"})).unwrap();
         assert_eq!(ok.index_version, IndexVersion::V2);
         assert_eq!(ok.min_layer_size, Some(0));
+        assert!(!ok.remove_on_delete);
         assert_eq!(
-            ok.physical_id("h"),
+            ok.physical_id("h", None),
             "soci-index-V2:h/app:v1",
             "stable for the repository and source"
         );
+        let made = ok.physical_id("h", Some("sha256:cd"));
+        assert_eq!(made, "soci-index-V2:h/app:v1@sha256:cd");
+        assert_eq!(ok.image_index("h", &made), Some("sha256:cd"));
+        for other in [
+            "soci-index-V2:h/app:v1",
+            "soci-index-V2:h/app:v2@sha256:cd",
+            "soci-index-V2:other/app:v1@sha256:cd",
+            "soci-index-V2:h/app:v1@",
+            "AppSociIndex",
+        ] {
+            assert_eq!(ok.image_index("h", other), None, "{other}");
+        }
+        let remove = parse(json!({"RepositoryName": "app", "ImageTag": "v1",
+            "RemoveIndexOnDelete": "true"}))
+        .unwrap();
+        assert!(remove.remove_on_delete);
         let v1 = parse(json!({"RepositoryName": "app", "ImageDigest": "sha256:ab",
             "SociIndexVersion": "V1", "RemoveIndexOnDelete": "false"}))
         .unwrap();
-        assert_eq!(v1.physical_id("h"), "soci-index-V1:h/app@sha256:ab");
+        assert_eq!(v1.physical_id("h", None), "soci-index-V1:h/app@sha256:ab");
+        assert_eq!(v1.image_index("h", "soci-index-V1:h/app@sha256:ab"), None);
         for (value, error) in [
             (
                 json!({"ImageTag": "v1"}),
@@ -191,8 +229,9 @@ mod tests {
                 PropertyError::V2NeedsTag,
             ),
             (
-                json!({"RepositoryName": "app", "ImageTag": "v1", "RemoveIndexOnDelete": "true"}),
-                PropertyError::RemoveUnsupported,
+                json!({"RepositoryName": "app", "ImageTag": "v1", "SociIndexVersion": "V1",
+                    "RemoveIndexOnDelete": "true"}),
+                PropertyError::RemoveNeedsV2,
             ),
         ] {
             assert_eq!(parse(value).unwrap_err(), error);

@@ -85,7 +85,7 @@ pub struct Response {
     pub data: BTreeMap<String, String>,
 }
 
-/// What a Create or Update answers.
+/// What a request is answered.
 pub(super) struct Answer {
     pub(super) status: Status,
     pub(super) reason: String,
