@@ -80,6 +80,14 @@ pub(crate) struct BuildArgs {
     /// Layers indexed at once [default: the number of cores].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    #[command(flatten)]
+    prefetch: PrefetchArgs,
+}
+
+/// The files to prefetch, as the Go CLI takes them: for `create` and `convert`, and for
+/// `verify` to check that the artifacts cover them.
+#[derive(Args, Clone, Debug, Default)]
+pub(crate) struct PrefetchArgs {
     /// A file to prefetch (repeatable or comma-separated): each layer with a zTOC holding one of
     /// them gets a prefetch artifact, which a snapshotter with prefetch enabled fetches at start.
     /// Matched exactly against the layer's tar names, top-most layer first.
@@ -88,6 +96,17 @@ pub(crate) struct BuildArgs {
     /// A JSON file holding an array of paths to prefetch, added after the --prefetch-file ones.
     #[arg(long, value_name = "FILE")]
     prefetch_files_json: Option<PathBuf>,
+}
+
+impl PrefetchArgs {
+    /// The paths given, the --prefetch-files-json ones last; refuses a list that cannot be read.
+    pub(crate) fn paths(&self) -> anyhow::Result<Vec<String>> {
+        let mut paths = self.prefetch_files.clone();
+        if let Some(path) = &self.prefetch_files_json {
+            paths.extend(read_prefetch_list(path)?);
+        }
+        Ok(paths)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -119,10 +138,7 @@ impl BuildArgs {
         }
         config.force = self.force;
         config.allow_empty = allow_empty;
-        config.prefetch_files.clone_from(&self.prefetch_files);
-        if let Some(path) = &self.prefetch_files_json {
-            config.prefetch_files.extend(read_prefetch_list(path)?);
-        }
+        config.prefetch_files = self.prefetch.paths()?;
         Ok(config)
     }
 }

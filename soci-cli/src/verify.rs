@@ -11,6 +11,7 @@ use clap::Args;
 use serde::Serialize;
 use soci_registry::{FileCheck, FoundIndex, LayerVerdict, PrefetchVerdict, VerifyConfig};
 
+use crate::build::PrefetchArgs;
 use crate::index::{Select, platform, version};
 use crate::output::print_json;
 use crate::progress::Reporter;
@@ -20,13 +21,15 @@ pub(crate) const EXAMPLES: &str = "Examples:
   socix verify oci:/tmp/sample:latest-soci
   socix verify --plain-http 127.0.0.1:5000/app:1.0 --files all
   socix verify 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0-soci --json
+  socix verify oci:/tmp/sample:latest-soci --prefetch-file /etc/os-release
 
 Each zTOC is checked the way a lazy-loading snapshotter uses it: built again from its layer
 (it must be the same bytes), every span inflated from its checkpoint with its digest checked,
 and files extracted through it compared with a plain untar of the layer. Each prefetch artifact
 must name a layer with a zTOC in the same index, be readable by the snapshotter, and hold sorted,
-merged span ranges within that zTOC's spans (the files it was made for are not recorded in it,
-so they cannot be checked).";
+merged span ranges within that zTOC's spans. The files it was made for are not recorded in it:
+given them again (--prefetch-file, --prefetch-files-json, as to convert), each found in a layer
+with a zTOC must be covered by that layer's artifact.";
 
 /// `socix verify`.
 #[derive(Args)]
@@ -47,6 +50,8 @@ pub(crate) struct VerifyArgs {
     /// No progress; only the verdicts and errors.
     #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
+    prefetch: PrefetchArgs,
 }
 
 fn parse_files(s: &str) -> Result<FileCheck, String> {
@@ -81,14 +86,13 @@ struct Document<'a> {
 impl VerifyArgs {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         let started = Instant::now();
+        let files = self.prefetch.paths()?;
         let (image, found) = self.select.find_some().await?;
-        let defaults = VerifyConfig::default();
-        let config = {
-            let mut config = VerifyConfig::default();
-            config.files = self.files;
-            config.concurrency = self.jobs.map_or(defaults.concurrency, usize::from);
-            config
-        };
+        let mut config = VerifyConfig::default();
+        config.files = self.files;
+        if let Some(jobs) = self.jobs {
+            config.concurrency = usize::from(jobs);
+        }
         let reporter = Reporter::new(self.quiet, "checked against");
         let mut checked = Vec::new();
         for index in &found {
@@ -103,7 +107,7 @@ impl VerifyArgs {
             reporter.finish();
             let layers = result
                 .with_context(|| format!("cannot verify the SOCI index {}", index.index.digest))?;
-            let prefetch = soci_registry::verify_prefetch(&image, index)
+            let prefetch = soci_registry::verify_prefetch(&image, index, &files)
                 .await
                 .with_context(|| {
                     format!(
@@ -189,7 +193,12 @@ fn write_verdicts(out: &mut impl Write, c: &Checked<'_>) -> std::io::Result<()> 
         write!(
             out,
             "  {status}  prefetch {}  layer {}",
-            short(&p.artifact),
+            // A layer holding a file to cover with no artifact at all.
+            if p.artifact.is_empty() {
+                "(none)"
+            } else {
+                short(&p.artifact)
+            },
             short(&p.layer)
         )?;
         if p.is_ok() {

@@ -239,6 +239,38 @@ fn convert_with_prefetch_files_then_read_them_back() {
         text.contains("Verified 1 zTOC and 1 prefetch artifact of"),
         "{text}"
     );
+    // Given the files again, the artifact covers them; a file it was not made for is not.
+    let text = stdout(
+        socix()
+            .args([
+                "verify",
+                &converted,
+                "--files",
+                "none",
+                "--prefetch-file",
+                FLAG_FILES,
+            ])
+            .args(["--prefetch-file", "etc/hostname", "--prefetch-files-json"])
+            .arg(&list),
+    );
+    assert!(text.contains("  ok    prefetch sha256:"), "{text}");
+    let mut uncovered = socix();
+    uncovered.args([
+        "verify",
+        &converted,
+        "--files",
+        "none",
+        "--prefetch-file",
+        "usr/bin/tool-12",
+    ]);
+    fails(&mut uncovered, 1, &["1 of 1 prefetch artifacts of"]);
+    let text = String::from_utf8(uncovered.output().unwrap().stdout).unwrap();
+    assert!(
+        text.contains("  FAIL  prefetch sha256:")
+            && text.contains("usr/bin/tool-12 (spans 1-1 of layer sha256:")
+            && text.contains("is not covered by the layer's prefetch artifact"),
+        "{text}"
+    );
 
     // Again with the same list: nothing written.
     let before = snapshot(&layout);

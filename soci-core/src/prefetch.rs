@@ -316,19 +316,9 @@ impl Prefetch {
 /// Layers are told apart by digest, as the reference keys them: a layer listed twice is
 /// searched through whichever of its entries got a zTOC, and every entry gets the artifact.
 pub fn prefetch_artifacts(layers: &[PrefetchLayer<'_>], paths: &[String]) -> Prefetch {
-    let mut ztoc_of: HashMap<&str, &[Option<PrefetchSpan>]> = HashMap::new();
-    for layer in layers {
-        if let Some(found) = layer.found {
-            ztoc_of.entry(layer.digest).or_insert(found);
-        }
-    }
     let mut spans: HashMap<&str, Vec<PrefetchSpan>> = HashMap::new();
     let mut not_found = Vec::new();
-    for (i, path) in paths.iter().enumerate() {
-        let holder = layers.iter().rev().find_map(|layer| {
-            let span = ztoc_of.get(layer.digest)?.get(i).copied().flatten()?;
-            Some((layer.digest, span))
-        });
+    for (path, holder) in paths.iter().zip(holders(layers, paths.len())) {
         match holder {
             Some((digest, span)) => spans.entry(digest).or_default().push(span),
             None => not_found.push(path.clone()),
@@ -349,6 +339,77 @@ pub fn prefetch_artifacts(layers: &[PrefetchLayer<'_>], paths: &[String]) -> Pre
         artifacts,
         not_found,
     }
+}
+
+/// For each of `count` paths, the layer its span range is taken from and the range: the
+/// top-most layer (by digest, see [`prefetch_artifacts`]) whose zTOC holds it.
+fn holders<'a>(layers: &[PrefetchLayer<'a>], count: usize) -> Vec<Option<(&'a str, PrefetchSpan)>> {
+    let mut ztoc_of: HashMap<&str, &[Option<PrefetchSpan>]> = HashMap::new();
+    for layer in layers {
+        if let Some(found) = layer.found {
+            ztoc_of.entry(layer.digest).or_insert(found);
+        }
+    }
+    (0..count)
+        .map(|i| {
+            layers.iter().rev().find_map(|layer| {
+                let span = ztoc_of.get(layer.digest)?.get(i).copied().flatten()?;
+                Some((layer.digest, span))
+            })
+        })
+        .collect()
+}
+
+/// A file a SOCI index's prefetch artifacts were meant to cover and do not.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Uncovered {
+    /// No layer with a zTOC holds the file, so no artifact can cover it.
+    #[error("{path} is in no layer with a zTOC")]
+    NotFound {
+        /// The path, cleaned.
+        path: String,
+    },
+    /// The layer holding the file has no prefetch artifact, or one without its spans.
+    #[error("{path} (spans {}-{} of layer {layer}) is not covered by the layer's prefetch artifact", .span.start_span, .span.end_span)]
+    NotCovered {
+        /// The path, cleaned.
+        path: String,
+        /// The layer it is taken from.
+        layer: String,
+        /// The spans that hold it.
+        span: PrefetchSpan,
+    },
+}
+
+/// Which of `paths` (cleaned) the artifacts of an image manifest's `layers` do not cover:
+/// each path is found as [`prefetch_artifacts`] finds it, and its spans must lie within one
+/// range of the artifact of its layer (`artifacts`, by layer digest).
+pub fn uncovered(
+    layers: &[PrefetchLayer<'_>],
+    paths: &[String],
+    artifacts: &HashMap<String, PrefetchArtifact>,
+) -> Vec<Uncovered> {
+    paths
+        .iter()
+        .zip(holders(layers, paths.len()))
+        .filter_map(|(path, holder)| {
+            let Some((layer, span)) = holder else {
+                return Some(Uncovered::NotFound { path: path.clone() });
+            };
+            let covered = artifacts.get(layer).is_some_and(|artifact| {
+                artifact
+                    .prefetch_spans
+                    .iter()
+                    .any(|r| r.start_span <= span.start_span && span.end_span <= r.end_span)
+            });
+            (!covered).then(|| Uncovered::NotCovered {
+                path: path.clone(),
+                layer: layer.to_owned(),
+                span,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -663,6 +724,61 @@ mod tests {
         assert_eq!(
             prefetch.artifacts[0].document,
             prefetch.artifacts[1].document
+        );
+    }
+
+    #[test]
+    fn coverage_is_checked_against_each_files_layer() {
+        let paths: Vec<String> = ["x", "y", "w"].map(String::from).to_vec();
+        let bottom = [Some(span(0, 1)), Some(span(4, 6)), None];
+        let top = [None, Some(span(2, 2)), None];
+        let layers = [
+            PrefetchLayer {
+                digest: "sha256:bottom",
+                found: found(&bottom),
+            },
+            PrefetchLayer {
+                digest: "sha256:top",
+                found: found(&top),
+            },
+        ];
+        // What the builder makes covers everything that exists.
+        let made: HashMap<String, PrefetchArtifact> = [
+            (
+                "sha256:bottom".to_owned(),
+                PrefetchArtifact::new(vec![span(0, 1)]),
+            ),
+            (
+                "sha256:top".to_owned(),
+                PrefetchArtifact::new(vec![span(2, 2)]),
+            ),
+        ]
+        .into();
+        assert_eq!(
+            uncovered(&layers, &paths, &made),
+            [Uncovered::NotFound { path: "w".into() }]
+        );
+        // y is taken from the top layer: spans 4-6 of the bottom one do not count, and a range
+        // that only overlaps x's spans does not cover them.
+        let short: HashMap<String, PrefetchArtifact> = [(
+            "sha256:bottom".to_owned(),
+            PrefetchArtifact::new(vec![span(1, 6)]),
+        )]
+        .into();
+        assert_eq!(
+            uncovered(&layers, &paths[..2], &short),
+            [
+                Uncovered::NotCovered {
+                    path: "x".into(),
+                    layer: "sha256:bottom".into(),
+                    span: span(0, 1)
+                },
+                Uncovered::NotCovered {
+                    path: "y".into(),
+                    layer: "sha256:top".into(),
+                    span: span(2, 2)
+                },
+            ]
         );
     }
 }

@@ -267,12 +267,31 @@ async fn verify_all(opened: &Image) -> Vec<FoundIndex> {
     let found = find_indexes(opened).await.unwrap();
     for index in &found {
         assert_eq!(index.prefetch.len(), 2);
-        let verdicts = soci_registry::verify_prefetch(opened, index).await.unwrap();
-        assert_eq!(verdicts.len(), 2);
-        for verdict in verdicts {
-            assert!(verdict.is_ok(), "{verdict:?}");
-            assert!(verdict.ztoc_spans.unwrap() > 0);
+        // Without the files, and with the files it was built from: all covered.
+        for files in [Vec::new(), paths()] {
+            let verdicts = soci_registry::verify_prefetch(opened, index, &files)
+                .await
+                .unwrap();
+            assert_eq!(verdicts.len(), 2);
+            for verdict in verdicts {
+                assert!(verdict.is_ok(), "{verdict:?}");
+                assert!(verdict.ztoc_spans.unwrap() > 0);
+            }
         }
+        // A file of an indexed layer that the artifacts were not made for is not covered.
+        let mut more = paths();
+        more.push("var/filler".into());
+        let verdicts = soci_registry::verify_prefetch(opened, index, &more)
+            .await
+            .unwrap();
+        let problems: Vec<&String> = verdicts.iter().flat_map(|v| &v.problems).collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("var/filler (spans ")
+                && problems[0].ends_with("is not covered by the layer's prefetch artifact"),
+            "{}",
+            problems[0]
+        );
     }
     found
 }

@@ -7,21 +7,20 @@
 //!   zTOCs, before the SOCI index that lists them;
 //! * [`verify_prefetch`] checks the artifacts a SOCI index lists against its zTOCs.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use soci_core::prefetch::{
-    PrefetchArtifact, PrefetchLayer, clean_prefetch_paths, locate, prefetch_artifacts,
+    Prefetch, PrefetchArtifact, PrefetchLayer, PrefetchSpan, Uncovered, clean_prefetch_paths,
+    locate, prefetch_artifacts, uncovered,
 };
-use soci_core::{Descriptor, LAYER_DIGEST};
+use soci_core::{Descriptor, ImageManifest, LAYER_DIGEST};
 use soci_ztoc::Ztoc;
 
 use super::discover::FoundIndex;
 use super::reuse::Candidate;
-use soci_core::prefetch::Prefetch;
-
 use super::{BuildConfig, Indexed, PipelineError, Progress, parse_manifest};
 use crate::destination::Destination;
 use crate::image::Image;
@@ -152,16 +151,22 @@ impl PrefetchVerdict {
     }
 }
 
-/// Checks every prefetch artifact of `index` as far as it can be without the list of files it
-/// was built from (which it does not record): it names a layer of the image manifest that has a
-/// zTOC in the same index (the only layers the builder makes artifacts for), the snapshotter
+/// Checks every prefetch artifact of `index`: it names a layer of the image manifest that has
+/// a zTOC in the same index (the only layers the builder makes artifacts for), the snapshotter
 /// can read it (version `1.0`, at least one range), and its ranges are sorted, merged and
-/// within that zTOC's spans. Errors are for what stops the check itself.
+/// within that zTOC's spans. An artifact does not record the files it was made for; given them
+/// (`files`, as `--prefetch-file` takes them), each must be covered by the artifact of the
+/// layer it is taken from ([`soci_core::prefetch::uncovered`]), and a problem is reported
+/// against that layer otherwise (a file in no layer with a zTOC gets no artifact, as the build
+/// warned, and is not a problem). Errors are for what stops the
+/// check itself.
 pub async fn verify_prefetch(
     image: &Image,
     index: &FoundIndex,
+    files: &[String],
 ) -> Result<Vec<PrefetchVerdict>, PipelineError> {
-    if index.prefetch.is_empty() {
+    let paths = clean_prefetch_paths(files);
+    if index.prefetch.is_empty() && paths.is_empty() {
         return Ok(Vec::new());
     }
     let manifest = image
@@ -203,7 +208,73 @@ pub async fn verify_prefetch(
         check_artifact(image, descriptor, ztoc, &mut verdict).await;
         verdicts.push(verdict);
     }
+    if !paths.is_empty() {
+        check_coverage(image, index, &manifest, &paths, &mut verdicts).await?;
+    }
     Ok(verdicts)
+}
+
+/// Adds to `verdicts` the `paths` found in a layer whose artifact does not cover them, each
+/// against the verdict of that artifact (one made up when the layer has none).
+async fn check_coverage(
+    image: &Image,
+    index: &FoundIndex,
+    manifest: &ImageManifest,
+    paths: &[String],
+    verdicts: &mut Vec<PrefetchVerdict>,
+) -> Result<(), PipelineError> {
+    let mut found: HashMap<String, Vec<Option<PrefetchSpan>>> = HashMap::new();
+    for ztoc in &index.ztocs {
+        let Some(layer) = ztoc.annotations.get(LAYER_DIGEST) else {
+            continue;
+        };
+        let bytes = image.source.blob(&ztoc.digest, ztoc.size).await?;
+        let decoded = Ztoc::from_bytes(&bytes).map_err(|source| PipelineError::StoredZtoc {
+            digest: ztoc.digest.clone(),
+            source,
+        })?;
+        found.insert(layer.clone(), locate(&decoded, paths));
+    }
+    let mut artifacts = HashMap::new();
+    for descriptor in &index.prefetch {
+        let Some(layer) = descriptor.annotations.get(LAYER_DIGEST) else {
+            continue;
+        };
+        // An unreadable artifact has its own problem already; it covers nothing here.
+        if let Ok(bytes) = image.source.blob(&descriptor.digest, descriptor.size).await
+            && let Ok(artifact) = PrefetchArtifact::parse(&bytes)
+        {
+            artifacts.insert(layer.clone(), artifact);
+        }
+    }
+    let layers: Vec<PrefetchLayer<'_>> = manifest
+        .layers
+        .iter()
+        .map(|layer| PrefetchLayer {
+            digest: &layer.digest,
+            found: found.get(&layer.digest).map(Vec::as_slice),
+        })
+        .collect();
+    for problem in uncovered(&layers, paths, &artifacts) {
+        // A file in no layer with a zTOC gets no artifact: the build said so as it warned.
+        let Uncovered::NotCovered { layer, .. } = &problem else {
+            continue;
+        };
+        let layer = layer.clone();
+        let message = problem.to_string();
+        match verdicts.iter_mut().find(|v| v.layer == layer) {
+            Some(verdict) => verdict.problems.push(message),
+            None => verdicts.push(PrefetchVerdict {
+                artifact: String::new(),
+                layer,
+                span_ranges: 0,
+                spans: 0,
+                ztoc_spans: None,
+                problems: vec![message],
+            }),
+        }
+    }
+    Ok(())
 }
 
 /// Reads the artifact and, when there is one, its layer's zTOC, and records what does not fit.
