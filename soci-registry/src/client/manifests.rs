@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 
 use super::auth::url_encode;
 use super::transport::{BodyError, content_type, read_body};
-use super::{MANIFEST_ACCEPT, MAX_MANIFEST, Manifest, RegistryClient, Scope, digest_of};
+use super::{MANIFEST_ACCEPT, MAX_MANIFEST, Manifest, RegistryClient, Scope};
 use crate::error::RegistryError;
 
 /// Why [`RegistryClient::delete_manifest`] failed.
@@ -120,7 +120,7 @@ impl RegistryClient {
         bytes: &Bytes,
         media_type: &str,
     ) -> Result<String, RegistryError> {
-        let digest = digest_of(bytes);
+        let digest = soci_core::sha256_digest(bytes);
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
         let response = self
             .send_expecting(
@@ -149,7 +149,7 @@ impl RegistryClient {
     async fn check_children(&self, repository: &str, manifest: &[u8]) -> Result<(), RegistryError> {
         let document: serde_json::Value =
             serde_json::from_slice(manifest).map_err(|e| RegistryError::Protocol {
-                context: format!("manifest {}", digest_of(manifest)),
+                context: format!("manifest {}", soci_core::sha256_digest(manifest)),
                 message: e.to_string(),
             })?;
         let digest_in = |entry: &serde_json::Value| entry["digest"].as_str().map(str::to_owned);
@@ -261,7 +261,7 @@ impl RegistryClient {
             match read_body(response, MAX_MANIFEST).await {
                 Ok(bytes) => {
                     return Ok(Manifest {
-                        digest: digest_of(&bytes),
+                        digest: soci_core::sha256_digest(&bytes),
                         media_type,
                         bytes,
                     });

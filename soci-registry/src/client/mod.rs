@@ -164,11 +164,6 @@ impl Scope {
     }
 }
 
-/// `sha256:<hex>` of `bytes`.
-pub(crate) fn digest_of(bytes: &[u8]) -> String {
-    soci_ztoc::sha256_digest(bytes)
-}
-
 impl RegistryClient {
     /// A client for `registry` (`host[:port]`; `docker.io` means Docker Hub).
     pub fn new(registry: &str, options: ClientOptions) -> Result<Self, RegistryError> {
