@@ -190,7 +190,7 @@ impl RegistryClient {
     ) -> Result<bool, DeleteError> {
         let url = format!("{}/v2/{repository}/manifests/{digest}", self.base);
         let response = self
-            .send(Method::DELETE, &url, &Scope::push(repository), &|rb| rb)
+            .send(Method::DELETE, &url, &Scope::delete(repository), &|rb| rb)
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(false);

@@ -129,7 +129,9 @@ pub struct RegistryClient {
 #[derive(Clone, Debug)]
 struct Scope {
     repository: String,
-    push: bool,
+    /// The token's actions on it: `pull`, `pull,push`, or `delete` (which the distribution
+    /// token spec keeps apart from `push`).
+    actions: &'static str,
     /// Another repository read from (the source of a cross-repository mount).
     also_pull: Option<String>,
 }
@@ -138,25 +140,27 @@ impl Scope {
     fn pull(repository: &str) -> Scope {
         Scope {
             repository: repository.to_owned(),
-            push: false,
+            actions: "pull",
             also_pull: None,
         }
     }
 
     fn push(repository: &str) -> Scope {
         Scope {
-            repository: repository.to_owned(),
-            push: true,
-            also_pull: None,
+            actions: "pull,push",
+            ..Scope::pull(repository)
+        }
+    }
+
+    fn delete(repository: &str) -> Scope {
+        Scope {
+            actions: "delete",
+            ..Scope::pull(repository)
         }
     }
 
     fn key(&self) -> String {
-        let mut key = format!(
-            "repository:{}:{}",
-            self.repository,
-            if self.push { "pull,push" } else { "pull" }
-        );
+        let mut key = format!("repository:{}:{}", self.repository, self.actions);
         if let Some(from) = &self.also_pull {
             key.push_str(&format!(" repository:{from}:pull"));
         }
@@ -197,5 +201,22 @@ impl RegistryClient {
     /// How failed requests are retried.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.options.retry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scope;
+
+    #[test]
+    fn scopes_ask_for_the_actions_of_their_requests() {
+        assert_eq!(Scope::pull("app").key(), "repository:app:pull");
+        assert_eq!(Scope::push("app").key(), "repository:app:pull,push");
+        assert_eq!(Scope::delete("app").key(), "repository:app:delete");
+        let mount = Scope {
+            also_pull: Some("base".into()),
+            ..Scope::push("app")
+        };
+        assert_eq!(mount.key(), "repository:app:pull,push repository:base:pull");
     }
 }
