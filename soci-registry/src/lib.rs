@@ -57,7 +57,7 @@ pub mod testing;
 
 pub use client::{
     ClientOptions, Credentials, DeleteError, Manifest, ParallelReads, RegistryClient, RetryPolicy,
-    ecr_credentials, ecr_host, resolve_credentials,
+    ecr_api_client, ecr_credentials, ecr_host, resolve_credentials,
 };
 pub use connection::Connection;
 pub use destination::Destination;

@@ -140,7 +140,7 @@ async fn remove_on_ecr(
     region: &str,
     endpoint: Option<&str>,
 ) -> Result<Removal, RemovalError> {
-    let ecr = ecr_client(region, endpoint).await;
+    let ecr = soci_registry::ecr_api_client(region, endpoint).await;
     let tag = ImageIdentifier::builder().image_tag(made.tag).build();
     let read = ecr
         .batch_get_image()
@@ -223,16 +223,6 @@ fn failed(
             reason: failure.failure_reason().unwrap_or_default().to_owned(),
         }),
     }
-}
-
-/// An ECR API client as `soci_registry::ecr_credentials` makes its own: the environment's AWS
-/// credentials, the registry's Region, and `ECR_ENDPOINT` when set.
-async fn ecr_client(region: &str, endpoint: Option<&str>) -> aws_sdk_ecr::Client {
-    let mut loader = aws_config::from_env().region(aws_config::Region::new(region.to_owned()));
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    aws_sdk_ecr::Client::new(&loader.load().await)
 }
 
 async fn remove_from_registry(

@@ -42,12 +42,7 @@ pub async fn ecr_credentials(
     };
     let (account, region) =
         ecr_host(registry).ok_or_else(|| failed("not an ECR registry host".into()))?;
-    let mut loader = aws_config::from_env().region(aws_config::Region::new(region.to_owned()));
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    let config = loader.load().await;
-    let ecr = aws_sdk_ecr::Client::new(&config);
+    let ecr = ecr_api_client(region, endpoint).await;
     #[allow(deprecated)] // registry_ids is deprecated in the API, but still selects the account.
     let answer = ecr
         .get_authorization_token()
@@ -78,6 +73,17 @@ pub async fn ecr_credentials(
         password,
         "ECR GetAuthorizationToken",
     ))
+}
+
+/// A client of the ECR API (not the registry) of `region`, with the AWS credentials of the
+/// environment, at `endpoint` when given (FIPS or VPC endpoints, a test server), else where the
+/// SDK's own settings (`AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL`) or AWS's defaults say.
+pub async fn ecr_api_client(region: &str, endpoint: Option<&str>) -> aws_sdk_ecr::Client {
+    let mut loader = aws_config::from_env().region(aws_config::Region::new(region.to_owned()));
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    aws_sdk_ecr::Client::new(&loader.load().await)
 }
 
 /// The credentials to use for `registry`: `explicit` ones when given, else ECR's token for ECR

@@ -23,7 +23,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use auth::Credentials;
-pub use ecr::{ecr_credentials, ecr_host, resolve_credentials};
+pub use ecr::{ecr_api_client, ecr_credentials, ecr_host, resolve_credentials};
 pub use manifests::DeleteError;
 pub use retry::RetryPolicy;
 
