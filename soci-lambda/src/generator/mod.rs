@@ -391,18 +391,16 @@ pub(crate) async fn connect(
     if config.registry_endpoint.is_some() && config.ecr_endpoint.is_none() {
         connection.credentials = Some(Credentials::Anonymous);
     }
-    tracing::info!(
-        registry = connection.registry_override.as_deref().unwrap_or(host),
-        credentials = connection
-            .credentials
-            .as_ref()
-            .map_or_else(|| "ECR token".to_owned(), Credentials::describe),
-        "Connecting to the registry"
-    );
-    connection
+    let client = connection
         .client(host)
         .await
-        .map_err(|e| GeneratorError::RegistryInit(e.into()))
+        .map_err(|e| GeneratorError::RegistryInit(e.into()))?;
+    tracing::info!(
+        registry = connection.registry_override.as_deref().unwrap_or(host),
+        credentials = client.credentials_source(),
+        "Connecting to the registry"
+    );
+    Ok(client)
 }
 
 #[cfg(test)]

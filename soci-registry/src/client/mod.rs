@@ -198,6 +198,12 @@ impl RegistryClient {
         &self.registry
     }
 
+    /// Where this client's credentials came from (`user "AWS" from ECR GetAuthorizationToken`,
+    /// `none (anonymous)`, …), for logs: never the secret itself.
+    pub fn credentials_source(&self) -> String {
+        self.options.credentials.describe()
+    }
+
     /// How failed requests are retried.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.options.retry
