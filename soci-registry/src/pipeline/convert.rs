@@ -11,9 +11,7 @@ use soci_core::{
 
 use super::reuse::Reusable;
 use super::write::execute;
-use super::{
-    PipelineError, ProgressFn, index_platforms, prefetch, progress_or_silent, select_platforms,
-};
+use super::{PipelineError, ProgressFn, index_platforms, progress_or_silent, select_platforms};
 use crate::destination::Destination;
 use crate::image::Image;
 
@@ -59,16 +57,8 @@ pub async fn convert(
         }
     }
     let single_platform = (!image.is_index()).then(|| platforms[0].platform.clone());
-    let mut indexed = index_platforms(
-        image,
-        destination,
-        platforms,
-        config,
-        &reusable,
-        progress.clone(),
-    )
-    .await?;
-    prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
+    let mut indexed =
+        index_platforms(image, destination, platforms, config, &reusable, progress).await?;
 
     let indexes: Vec<PlatformIndex> = indexed
         .platforms

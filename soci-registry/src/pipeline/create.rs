@@ -7,9 +7,7 @@ use soci_core::{
 use super::discover::list_referrers;
 use super::reuse::Reusable;
 use super::write::execute;
-use super::{
-    PipelineError, ProgressFn, index_platforms, prefetch, progress_or_silent, select_platforms,
-};
+use super::{PipelineError, ProgressFn, index_platforms, progress_or_silent, select_platforms};
 use crate::destination::Destination;
 use crate::image::Image;
 
@@ -42,16 +40,8 @@ pub async fn create(
         };
         referrers.push(listed);
     }
-    let mut indexed = index_platforms(
-        image,
-        destination,
-        platforms,
-        config,
-        &reusable,
-        progress.clone(),
-    )
-    .await?;
-    prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
+    let mut indexed =
+        index_platforms(image, destination, platforms, config, &reusable, progress).await?;
     let documents: Vec<Option<Document>> = indexed
         .platforms
         .iter()

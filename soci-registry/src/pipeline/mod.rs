@@ -77,7 +77,8 @@ async fn select_platforms(
 
 /// Plans every layer of every platform ([`Plan`]), builds the zTOCs it lists (each layer once,
 /// `config.concurrency` at once, each stored at `destination` as soon as built) and returns
-/// the platforms with their zTOC descriptors.
+/// the platforms with their zTOC descriptors and, when `config` names files to prefetch, their
+/// prefetch artifacts.
 async fn index_platforms(
     image: &Image,
     destination: &Destination,
@@ -172,13 +173,15 @@ async fn index_platforms(
         return Err(PipelineError::Layers(errors));
     }
     let platforms = plan.finish(&built, &xattr_verdicts);
-    Ok(Indexed {
+    let mut indexed = Indexed {
         prefetch: vec![Prefetch::default(); platforms.len()],
         platforms,
         reused,
         bytes_indexed,
         located,
-    })
+    };
+    prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
+    Ok(indexed)
 }
 
 /// Whether a reused zTOC's layer needs no xattr lookups, read from the zTOC itself.
