@@ -17,7 +17,7 @@ use crate::error::RegistryError;
 use crate::staging::Staging;
 
 /// The annotation naming an image in a layout's `index.json` (skopeo's `oci:DIR:NAME`).
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 const LAYOUT_FILE: &str = "oci-layout";
 const INDEX_FILE: &str = "index.json";

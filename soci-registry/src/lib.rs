@@ -63,11 +63,11 @@ pub use connection::Connection;
 pub use destination::Destination;
 pub use error::RegistryError;
 pub use image::Image;
-pub use layout::{LayoutEntry, LayoutWriter, OciLayout, REF_NAME};
+pub use layout::{LayoutEntry, LayoutWriter, OciLayout};
 pub use logging::{
     CREDENTIAL_LOGGING_TARGETS, CREDENTIAL_SAFE_LEVEL, HTTP_TARGET, credential_safe_caps,
 };
-pub use lookup::{LayerZtoc, LookupError, find_indexes_for, search_order, topmost_with_file};
+pub use lookup::{LayerZtoc, LookupError, find_indexes_for, topmost_with_file};
 pub use pipeline::{
     BuiltZtoc, FileCheck, FoundIndex, LayerError, LayerResult, LayerVerdict, PipelineError,
     PrefetchVerdict, Progress, ProgressFn, VerifyConfig, build_ztoc, build_ztocs, convert, create,

@@ -170,7 +170,7 @@ impl LayerZtoc {
 /// The zTOCs to search for a file, topmost layer first: those of the first index found (V2
 /// before V1, as the snapshotter prefers), whose layers are the image's in order. Indexes of
 /// several platforms are an error: each platform has its own layers.
-pub fn search_order(
+pub(crate) fn search_order(
     found: &[FoundIndex],
 ) -> Result<impl Iterator<Item = &Descriptor>, LookupError> {
     let mut platforms: Vec<String> = Vec::new();
