@@ -12,6 +12,7 @@ mod ecr;
 mod manifests;
 mod ranged;
 mod retry;
+mod transfer;
 mod transport;
 mod uploads;
 
@@ -112,6 +113,9 @@ pub struct Manifest {
 /// A client of one registry.
 pub struct RegistryClient {
     http: reqwest::Client,
+    /// The same, following no redirect: a blob's reads resolve the registry's redirect to
+    /// object storage once and go there themselves (see `transfer`).
+    no_redirects: reqwest::Client,
     base: String,
     registry: String,
     options: ClientOptions,
@@ -169,12 +173,18 @@ pub(crate) fn digest_of(bytes: &[u8]) -> String {
 impl RegistryClient {
     /// A client for `registry` (`host[:port]`; `docker.io` means Docker Hub).
     pub fn new(registry: &str, options: ClientOptions) -> Result<Self, RegistryError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
-            .user_agent(concat!("socix/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(options.connect_timeout)
+                .read_timeout(options.read_timeout)
+                .user_agent(concat!("socix/", env!("CARGO_PKG_VERSION")))
+        };
+        let init = |e| transport::transport_error("INIT", registry, e);
+        let http = builder().build().map_err(init)?;
+        let no_redirects = builder()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| transport::transport_error("INIT", registry, e))?;
+            .map_err(init)?;
         let host = if registry == crate::DOCKER_HUB {
             "registry-1.docker.io"
         } else {
@@ -183,6 +193,7 @@ impl RegistryClient {
         let scheme = if options.plain_http { "http" } else { "https" };
         Ok(RegistryClient {
             http,
+            no_redirects,
             base: format!("{scheme}://{host}"),
             registry: registry.to_owned(),
             options,
