@@ -64,8 +64,13 @@ pub struct ClientOptions {
 /// Reading one large blob as several `Range` requests at once, reassembled in order: object
 /// storage behind a registry (S3 for ECR) serves each connection far slower than one core
 /// inflates, so a single stream leaves the builder waiting. At most `connections` ranges of
-/// `range_size` bytes are held at a time, whatever the blob's size. A registry that answers a
-/// range with the whole blob is read as one stream instead.
+/// `range_size` bytes are held at a time, whatever the blob's size and however slowly the
+/// receiver takes them. A registry that answers a range with the whole blob is read as one
+/// stream instead.
+///
+/// The defaults come from `benches/capped` (its README has the figures): enough connections
+/// that the storage outpaces one core's inflate, and ranges small enough that neither the first
+/// bytes nor the last range keep the builder waiting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParallelReads {
     /// Ranges in flight at once; 1 reads every blob as one stream.
@@ -79,9 +84,9 @@ pub struct ParallelReads {
 impl Default for ParallelReads {
     fn default() -> Self {
         ParallelReads {
-            connections: 8,
-            range_size: 8 << 20,
-            threshold: 32 << 20,
+            connections: 16,
+            range_size: 4 << 20,
+            threshold: 8 << 20,
         }
     }
 }

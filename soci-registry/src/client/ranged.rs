@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use sha2::{Digest, Sha256};
@@ -33,10 +33,21 @@ enum Piece {
     Failed(RegistryError),
 }
 
-/// A range's buffer: as large as the bytes not yet handed on, so at most the range.
-impl Sink for mpsc::UnboundedSender<Piece> {
+/// Where a range's bytes wait to be handed on: one allocation of the range's size, which its
+/// pieces are views of. (The HTTP client's chunks are views of its read buffers, each pinning
+/// a whole buffer that later reads no longer fill: held for long, as a range's are when the
+/// receiver is slow, they took up to twice the bytes they hold.)
+struct RangeBuffer {
+    buffer: BytesMut,
+    pieces: mpsc::UnboundedSender<Piece>,
+}
+
+impl Sink for RangeBuffer {
     async fn take(&mut self, bytes: Bytes) -> bool {
-        self.send(Piece::Bytes(bytes)).is_ok()
+        // Never more than the range (`read_span` checks): the buffer does not grow.
+        self.buffer.extend_from_slice(&bytes);
+        let piece = self.buffer.split().freeze();
+        self.pieces.send(Piece::Bytes(piece)).is_ok()
     }
 }
 
@@ -117,16 +128,21 @@ impl Transfer<'_> {
 
     /// Reads bytes `start..end` into `pieces`, ending with the reason it stopped early if it
     /// did.
-    async fn fetch_range(&self, start: u64, end: u64, mut pieces: mpsc::UnboundedSender<Piece>) {
+    async fn fetch_range(&self, start: u64, end: u64, pieces: mpsc::UnboundedSender<Piece>) {
+        let len = usize::try_from(end - start).unwrap_or(usize::MAX);
+        let mut buffer = RangeBuffer {
+            buffer: BytesMut::with_capacity(len),
+            pieces,
+        };
         let mut failures = 0;
         let last = match self
-            .read_span(start, end, None, &mut failures, &mut pieces)
+            .read_span(start, end, None, &mut failures, &mut buffer)
             .await
         {
             Ok(SpanEnd::Done | SpanEnd::Stopped) => return,
             Ok(SpanEnd::Whole { response, at }) => Piece::Whole { response, at },
             Err(e) => Piece::Failed(e),
         };
-        let _ = pieces.send(last);
+        let _ = buffer.pieces.send(last);
     }
 }
