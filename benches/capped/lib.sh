@@ -36,13 +36,13 @@ start_cap() {
   sleep 1
 }
 
-# push_image WORK TAR_ARGS...: the image whose one layer is `tar -cf - TAR_ARGS | gzip -1`,
-# made once into WORK/image, pushed to the registry on port 5700 as big:v1.
+# push_image WORK TAR_ARGS...: the image whose one layer is `tar -cf - TAR_ARGS | gzip -1` (-N
+# with GZIP_LEVEL=N), made once into WORK/image, pushed to the registry on port 5700 as big:v1.
 push_image() {
   local work=$1
   shift
   if [ ! -d "$work/image" ]; then
-    tar -cf - "$@" 2>/dev/null | gzip -1 >"$work/layer.tar.gz"
+    tar -cf - "$@" 2>/dev/null | gzip "-${GZIP_LEVEL:-1}" >"$work/layer.tar.gz"
     python3 - "$work" <<'PY'
 import hashlib, json, os, sys
 work = sys.argv[1]

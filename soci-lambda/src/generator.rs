@@ -32,8 +32,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value;
 use soci_filter::{ImageActionEvent, PushDecision, SkipReason};
 use soci_registry::{
-    ClientOptions, Credentials, Destination, Image, LayerOutcome, PipelineError, Progress,
-    RegistryClient, RegistryError, Report, Source, ecr_credentials,
+    ClientOptions, Credentials, Destination, Image, LayerOutcome, ParallelReads, PipelineError,
+    Progress, RegistryClient, RegistryError, Report, Source, ecr_credentials,
 };
 use tracing::{Instrument, field};
 
@@ -564,6 +564,10 @@ pub(crate) async fn connect(
     let options = ClientOptions {
         plain_http: config.plain_http,
         credentials,
+        parallel: ParallelReads {
+            connections: config.connections,
+            ..ParallelReads::default()
+        },
         ..ClientOptions::default()
     };
     RegistryClient::new(registry, options)
