@@ -77,7 +77,7 @@ impl Transfer<'_> {
         let mut ranges = (0..size.div_ceil(range_size))
             .map(|i| (i * range_size, ((i + 1) * range_size).min(size)));
         // The pieces of the ranges held, in the blob's order, and the transfers filling them.
-        let mut held = VecDeque::with_capacity(connections);
+        let mut held = VecDeque::new();
         let mut transfers = FuturesUnordered::new();
         let mut hasher = Sha256::new();
         let mut waiting: Option<Bytes> = None;
