@@ -1,11 +1,13 @@
-"""A TCP proxy that caps each connection's downstream bandwidth, as object storage behind a
-registry (S3 for ECR) serves each connection: `cap.py LISTEN_PORT UPSTREAM_PORT MB_PER_SECOND`.
-Loopback only."""
+"""A TCP proxy that caps each connection's bandwidth: downstream (registry to client, the
+default), as object storage behind a registry (S3 for ECR) serves each connection, or upstream
+(client to registry, `up`), for a destination slower to take a copied layer than the source is
+to give it: `cap.py LISTEN_PORT UPSTREAM_PORT MB_PER_SECOND [down|up]`. Loopback only."""
 import asyncio
 import sys
 import time
 
-RATE = float(sys.argv[3]) * 1e6  # bytes per second, per connection, registry to client
+RATE = float(sys.argv[3]) * 1e6  # bytes per second, per connection
+UP = sys.argv[4:] == ["up"]
 
 
 async def pipe(reader, writer, capped):
@@ -28,7 +30,7 @@ async def pipe(reader, writer, capped):
 async def handle(client_reader, client_writer):
     upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", int(sys.argv[2]))
     await asyncio.gather(
-        pipe(client_reader, upstream_writer, False), pipe(upstream_reader, client_writer, True)
+        pipe(client_reader, upstream_writer, UP), pipe(upstream_reader, client_writer, not UP)
     )
 
 

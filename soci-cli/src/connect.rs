@@ -30,11 +30,15 @@ pub(crate) struct ConnectArgs {
     /// profile's endpoint_url, else AWS's own.
     #[arg(long, value_name = "URL")]
     pub(crate) ecr_endpoint: Option<String>,
-    /// Connections a large layer (32 MiB and more) is read over at once, as 8 MiB ranges
-    /// reassembled in order (memory: this many ranges at a time). 1 reads every layer as one
-    /// stream.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=64))]
+    /// Connections a layer of two ranges or more is read over at once, as ranges of
+    /// --range-size reassembled in order (memory: this many ranges at a time). 1 reads every
+    /// layer as one stream.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=64))]
     pub(crate) connections: u8,
+    /// The size of those ranges, in MiB: smaller ones start handing bytes on sooner, larger
+    /// ones take fewer requests.
+    #[arg(long, value_name = "MIB", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) range_size: u16,
 }
 
 impl ConnectArgs {
@@ -60,6 +64,7 @@ impl ConnectArgs {
         connection.credentials = credentials;
         connection.ecr_endpoint.clone_from(&self.ecr_endpoint);
         connection.parallel.connections = usize::from(self.connections);
+        connection.parallel.range_size = u64::from(self.range_size) << 20;
         Ok(connection)
     }
 }
@@ -132,8 +137,10 @@ mod tests {
         let flags = Flags::parse_from(["socix"]);
         let connection = flags.connect.connection().unwrap();
         assert_eq!(connection.parallel, soci_registry::ParallelReads::default());
-        let flags = Flags::parse_from(["socix", "--connections", "1"]);
-        assert_eq!(flags.connect.connection().unwrap().parallel.connections, 1);
+        let flags = Flags::parse_from(["socix", "--connections", "1", "--range-size", "16"]);
+        let parallel = flags.connect.connection().unwrap().parallel;
+        assert_eq!((parallel.connections, parallel.range_size), (1, 16 << 20));
         assert!(Flags::try_parse_from(["socix", "--connections", "0"]).is_err());
+        assert!(Flags::try_parse_from(["socix", "--range-size", "0"]).is_err());
     }
 }

@@ -45,6 +45,11 @@ pub const REGISTRY_ENDPOINT_VAR: &str = "soci_registry_endpoint";
 /// `soci_registry_endpoint`.
 pub const REGISTRY_PLAIN_HTTP_VAR: &str = "soci_registry_plain_http";
 
+/// `soci_connections`: connections each large layer is read over at once, as ranges
+/// ([`soci_registry::ParallelReads`]), 1 to 64; 1 reads every layer as one stream. Unset: the
+/// library's default, as `socix --connections`.
+pub const CONNECTIONS_VAR: &str = "soci_connections";
+
 /// `soci_deadline_margin_seconds`: how long before the invocation deadline the generator stops
 /// (default 10); the template leaves it unset. Local emulators such as `cargo lambda watch` give
 /// short deadlines, which a smaller margin accommodates.
@@ -58,19 +63,24 @@ pub const MEMORY_SIZE_VAR: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 /// manifests and the pipeline's bookkeeping.
 pub const BASE_MEMORY_MB: u64 = 128;
 
-/// Memory (MB) allowed per layer indexed at once: its zTOC, which grows with the layer
-/// (32 KiB per span, a record per file: ~1-2% of the uncompressed layer, more for layers of
-/// many small files) and is held twice while it is encoded, plus the stream, inflate and tar
-/// walk buffers (a few MiB). 256 MB covers the zTOC of a layer of ~10 GB uncompressed.
+/// Memory (MB) allowed per layer indexed at once besides its ranges in flight: its zTOC, which
+/// grows with the layer (32 KiB per span, a record per file: ~1-2% of the uncompressed layer,
+/// more for layers of many small files) and is held twice while it is encoded, plus the stream,
+/// inflate and tar walk buffers (a few MiB). 256 MB covers the zTOC of a layer of ~10 GB
+/// uncompressed.
 pub const MEMORY_PER_LAYER_MB: u64 = 256;
 
-/// The layers indexed at once that `memory_mb` of function memory allows: one per
-/// [`MEMORY_PER_LAYER_MB`] beyond [`BASE_MEMORY_MB`], and always at least one (the template's
-/// 512 MB floor gives one; its 1024 MB default three; Lambda's maximum, 10240 MB, 39). Lambda
-/// shows a function two cores even when its memory buys it a fraction of one, so the core count
-/// alone would build two zTOCs at once in too little memory.
-pub fn layers_for_memory(memory_mb: u64) -> usize {
-    let layers = memory_mb.saturating_sub(BASE_MEMORY_MB) / MEMORY_PER_LAYER_MB;
+/// The layers indexed at once that `memory_mb` of function memory allows when each is read over
+/// `connections`: one per [`MEMORY_PER_LAYER_MB`] and `connections` ranges beyond
+/// [`BASE_MEMORY_MB`], and always at least one. Lambda shows a function two cores even when its
+/// memory buys it a fraction of one, so the core count alone would build two zTOCs at once in
+/// too little memory.
+pub fn layers_for_memory(memory_mb: u64, connections: usize) -> usize {
+    let range_mb = soci_registry::ParallelReads::default()
+        .range_size
+        .div_ceil(1 << 20);
+    let per_layer = MEMORY_PER_LAYER_MB + range_mb.saturating_mul(connections as u64);
+    let layers = memory_mb.saturating_sub(BASE_MEMORY_MB) / per_layer;
     usize::try_from(layers).unwrap_or(usize::MAX).max(1)
 }
 
@@ -289,6 +299,8 @@ pub struct GeneratorConfig {
     pub plain_http: bool,
     /// How long before the deadline the work is abandoned (default 10 s).
     pub deadline_margin: Duration,
+    /// Connections each large layer is read over at once (`soci_connections`).
+    pub connections: usize,
 }
 
 impl Default for GeneratorConfig {
@@ -304,6 +316,7 @@ impl Default for GeneratorConfig {
             registry_endpoint: None,
             plain_http: false,
             deadline_margin: DEFAULT_DEADLINE_MARGIN,
+            connections: soci_registry::ParallelReads::default().connections,
         }
     }
 }
@@ -330,12 +343,6 @@ impl GeneratorConfig {
             }
             build.build_tool_identifier = identifier;
         }
-        if let Some(value) = env.get(MEMORY_SIZE_VAR) {
-            let memory_mb: u64 = value.parse().map_err(|e: std::num::ParseIntError| {
-                invalid(MEMORY_SIZE_VAR, &value, e.to_string())
-            })?;
-            build.concurrency = build.concurrency.min(layers_for_memory(memory_mb));
-        }
         let registry_endpoint = optional(env, REGISTRY_ENDPOINT_VAR);
         let plain_http = flag(env, REGISTRY_PLAIN_HTTP_VAR)?;
         if plain_http && registry_endpoint.is_none() {
@@ -346,6 +353,22 @@ impl GeneratorConfig {
                     "plain HTTP is only for a test registry named by {REGISTRY_ENDPOINT_VAR}, never for ECR"
                 ),
             ));
+        }
+        let connections = parsed(env, CONNECTIONS_VAR, defaults.connections)?;
+        if !(1..=64).contains(&connections) {
+            return Err(invalid(
+                CONNECTIONS_VAR,
+                &connections.to_string(),
+                "expected 1 to 64 (1 reads every layer as one stream)",
+            ));
+        }
+        if let Some(value) = env.get(MEMORY_SIZE_VAR) {
+            let memory_mb: u64 = value.parse().map_err(|e: std::num::ParseIntError| {
+                invalid(MEMORY_SIZE_VAR, &value, e.to_string())
+            })?;
+            build.concurrency = build
+                .concurrency
+                .min(layers_for_memory(memory_mb, connections));
         }
         Ok(GeneratorConfig {
             index_version: index_version(env)?,
@@ -359,6 +382,7 @@ impl GeneratorConfig {
                 DEADLINE_MARGIN_VAR,
                 defaults.deadline_margin.as_secs(),
             )?),
+            connections,
         })
     }
 
@@ -396,6 +420,10 @@ mod tests {
         assert_eq!(config.ecr_endpoint, None);
         assert!(!config.plain_http);
         assert_eq!(config.deadline_margin, Duration::from_secs(10));
+        assert_eq!(
+            config.connections,
+            soci_registry::ParallelReads::default().connections
+        );
     }
 
     #[test]
@@ -410,8 +438,10 @@ mod tests {
             ("soci_registry_endpoint", "127.0.0.1:5001"),
             ("soci_registry_plain_http", "true"),
             ("soci_deadline_margin_seconds", "2"),
+            ("soci_connections", "4"),
         ]))
         .unwrap();
+        assert_eq!(config.connections, 4);
         assert_eq!(config.deadline_margin, Duration::from_secs(2));
         assert_eq!(config.index_version, IndexVersion::V1);
         assert_eq!(config.build.min_layer_size, 0);
@@ -472,12 +502,15 @@ mod tests {
 
     #[test]
     fn layers_at_once_are_bounded_by_memory() {
-        assert_eq!(layers_for_memory(128), 1);
-        assert_eq!(layers_for_memory(512), 1);
-        assert_eq!(layers_for_memory(640), 2);
-        assert_eq!(layers_for_memory(1024), 3);
-        assert_eq!(layers_for_memory(10240), 39);
-        assert_eq!(layers_for_memory(0), 1);
+        // 256 MB per layer, and its ranges: 4 MiB each, as many as connections.
+        assert_eq!(layers_for_memory(128, 16), 1);
+        assert_eq!(layers_for_memory(512, 16), 1);
+        assert_eq!(layers_for_memory(768, 16), 2);
+        assert_eq!(layers_for_memory(767, 16), 1);
+        assert_eq!(layers_for_memory(640, 1), 1);
+        assert_eq!(layers_for_memory(648, 1), 2);
+        assert_eq!(layers_for_memory(10240, 16), 31);
+        assert_eq!(layers_for_memory(0, 16), 1);
 
         let cores = GeneratorConfig::default().build.concurrency;
         let at = |memory: &str| {
@@ -489,8 +522,14 @@ mod tests {
         // 128 MB of memory with two (or more) cores: one layer at a time.
         assert_eq!(at("128"), 1);
         assert_eq!(at("512"), 1);
-        assert_eq!(at("10240"), cores.min(39));
-        assert_eq!(at("1024"), cores.min(3));
+        assert_eq!(at("10240"), cores.min(31));
+        assert_eq!(at("1024"), cores.min(2));
+        // Fewer connections, fewer ranges in flight: room for another layer.
+        let one = GeneratorConfig::from_lookup(env(&[
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+            ("soci_connections", "1"),
+        ]));
+        assert_eq!(one.unwrap().build.concurrency, cores.min(3));
         // Off Lambda (no variable): the cores alone.
         assert_eq!(
             GeneratorConfig::from_lookup(env(&[]))
@@ -518,6 +557,9 @@ mod tests {
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             ),
             (&[("soci_span_size", "")], "soci_span_size"),
+            (&[("soci_connections", "0")], "soci_connections"),
+            (&[("soci_connections", "65")], "soci_connections"),
+            (&[("soci_connections", "eight")], "soci_connections"),
             (&[("soci_tag_suffix", "")], "soci_tag_suffix"),
             (&[("soci_tag_suffix", "/soci")], "soci_tag_suffix"),
             (

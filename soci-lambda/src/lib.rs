@@ -85,9 +85,10 @@
 //! | `soci_allow_small_spans` | generator | `false` | `true` accepts a `soci_span_size` below 64 KiB (tests, experiments), as `socix --allow-small-spans` |
 //! | `soci_build_tool_identifier` | generator | `AWS SOCI Index Builder Cfn v0.2` | written into zTOCs and indexes |
 //! | `soci_deadline_margin_seconds` | generator | `10` | stop this long before the invocation deadline |
+//! | `soci_connections` | generator | `16` | connections each large layer is read over at once, as ranges (1 to 64), as `socix --connections` |
 //! | `ECR_ENDPOINT` | generator | AWS's | ECR API endpoint (`GetAuthorizationToken`; the custom resource's `BatchGetImage`, `BatchDeleteImage`) |
 //! | `soci_registry_endpoint`, `soci_registry_plain_http` | generator | unset, `false` | **testing only**: a registry `host:port` instead of ECR, and plain HTTP to it |
-//! | `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` | generator | set by Lambda | bounds the layers indexed at once (one per 256 MB beyond 128 MB) |
+//! | `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` | generator | set by Lambda | bounds the layers indexed at once (one per 256 MB and its ranges in flight beyond 128 MB) |
 //! | `AWS_LAMBDA_FUNCTION_NAME` | generator | set by Lambda | the `FunctionName` dimension of the metrics (`soci-index-generator` when unset) |
 //! | `AWS_LAMBDA_RUNTIME_API` | both | set by Lambda | where a configuration error is reported at start-up |
 //! | `RUST_LOG` | both | `info` | log filter (the AWS SDK and HTTP crates stay at `info` at most) |

@@ -215,9 +215,43 @@ fn generator_memory_has_a_floor_that_fits_a_layer() {
     let parameter = entry("Parameters", "GeneratorMemorySize");
     let floor: u64 = value(&parameter, "MinValue").unwrap().parse().unwrap();
     assert!(floor >= 512, "MinValue {floor}");
-    assert_eq!(soci_lambda::config::layers_for_memory(floor), 1);
+    let connections: usize = value(&entry("Parameters", "GeneratorConnections"), "Default")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        soci_lambda::config::layers_for_memory(floor, connections),
+        1
+    );
     let default: u64 = value(&parameter, "Default").unwrap().parse().unwrap();
-    assert!(soci_lambda::config::layers_for_memory(default) >= 2);
+    assert!(soci_lambda::config::layers_for_memory(default, connections) >= 2);
+}
+
+#[test]
+fn the_connections_per_layer_reach_both_building_functions() {
+    let parameter = entry("Parameters", "GeneratorConnections");
+    assert_eq!(
+        value(&parameter, "Default").map(str::parse::<usize>),
+        Some(Ok(soci_registry::ParallelReads::default().connections)),
+        "the library's default"
+    );
+    // The bounds the function accepts.
+    assert_eq!(value(&parameter, "MinValue"), Some("1"));
+    assert_eq!(value(&parameter, "MaxValue"), Some("64"));
+    for id in ["SociIndexGeneratorLambda", "SociIndexCustomResourceLambda"] {
+        let function = resource(id, "AWS::Lambda::Function");
+        let variable = function
+            .iter()
+            .find(|line| line.trim_start().starts_with("soci_connections:"));
+        assert_eq!(
+            variable.map(|line| line.trim()),
+            Some("soci_connections: !Ref GeneratorConnections"),
+            "{id}"
+        );
+    }
+    assert_eq!(soci_lambda::config::CONNECTIONS_VAR, "soci_connections");
+    assert!(TEMPLATE.contains("          - GeneratorConnections\n"));
+    assert!(README.contains("| `GeneratorConnections` |"));
 }
 
 #[test]

@@ -386,6 +386,7 @@ pub(crate) async fn connect(
 ) -> Result<Arc<RegistryClient>, GeneratorError> {
     let mut connection = Connection::default();
     connection.plain_http = config.plain_http;
+    connection.parallel.connections = config.connections;
     connection.ecr_endpoint = config.ecr_endpoint.clone();
     connection.registry_override = config.registry_endpoint.clone();
     if config.registry_endpoint.is_some() && config.ecr_endpoint.is_none() {

@@ -2,14 +2,14 @@
 //! and by range for random access through a zTOC.
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use reqwest::header::RANGE;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
-use super::transport::{http_error, read_body};
+use super::transfer::{Sink, SpanEnd, Transfer};
+use super::transport::read_body;
 use super::{MAX_MANIFEST, RegistryClient, Scope};
 use crate::error::{RegistryError, check_blob_digest};
 
@@ -98,11 +98,12 @@ impl RegistryClient {
     /// Streams a blob of `size` bytes into `chunks`, in order, and checks its digest at the end.
     ///
     /// A large blob is read as several ranges at once ([`ParallelReads`](super::ParallelReads)),
-    /// others as one stream. A response cut short (connection reset, truncated body) is resumed
-    /// with a `Range` request from where it stopped, within the retry policy, so every byte is
-    /// sent exactly once. If the receiver goes away, the transfer stops quietly. On a digest or
-    /// size mismatch an error is returned after the bytes were sent: receivers must not trust
-    /// what they got before the end.
+    /// others as one stream. A registry's redirect (to object storage) is resolved once for the
+    /// blob, and again if the target's signature expires. A response cut short (connection
+    /// reset, truncated body) is resumed with a `Range` request from where it stopped, within
+    /// the retry policy, so every byte is sent exactly once. If the receiver goes away, the
+    /// transfer stops quietly. On a digest or size mismatch an error is returned after the
+    /// bytes were sent: receivers must not trust what they got before the end.
     pub async fn fetch_blob(
         &self,
         repository: &str,
@@ -110,107 +111,51 @@ impl RegistryClient {
         size: u64,
         chunks: mpsc::Sender<Bytes>,
     ) -> Result<(), RegistryError> {
+        let transfer = Transfer::new(self, repository, digest, size);
         let parallel = &self.options.parallel;
         if parallel.connections > 1 && size >= parallel.threshold && !self.ignores_ranges() {
-            return self
-                .fetch_blob_ranged(repository, digest, size, chunks)
-                .await;
+            return transfer.read_ranged(&chunks).await;
         }
-        self.fetch_blob_stream(repository, digest, size, chunks)
-            .await
+        transfer.stream(0, None, Sha256::new(), &chunks).await
     }
+}
 
-    /// [`fetch_blob`](Self::fetch_blob) over one connection.
-    pub(super) async fn fetch_blob_stream(
+/// The sink of a blob read as one stream: hashed, then handed on.
+struct Hashing<'s> {
+    hasher: Sha256,
+    chunks: &'s mpsc::Sender<Bytes>,
+}
+
+impl Sink for Hashing<'_> {
+    async fn take(&mut self, bytes: Bytes) -> bool {
+        self.hasher.update(&bytes);
+        self.chunks.send(bytes).await.is_ok()
+    }
+}
+
+impl Transfer<'_> {
+    /// Streams the blob from byte `from` to its end into `chunks` over one connection, then
+    /// checks the digest of everything `hasher` was fed and this adds. `whole` is an answer of
+    /// the whole blob to read first (see [`SpanEnd::Whole`]).
+    pub(super) async fn stream(
         &self,
-        repository: &str,
-        digest: &str,
-        size: u64,
-        chunks: mpsc::Sender<Bytes>,
+        from: u64,
+        mut whole: Option<reqwest::Response>,
+        hasher: Sha256,
+        chunks: &mpsc::Sender<Bytes>,
     ) -> Result<(), RegistryError> {
-        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
-        let scope = Scope::pull(repository);
-        let mut hasher = Sha256::new();
-        let mut offset = 0u64;
-        let mut failures = 0u32;
+        let mut sink = Hashing { hasher, chunks };
+        let (mut from, mut failures) = (from, 0);
         loop {
-            let resume = offset;
-            let response = self
-                .send_expecting(
-                    Method::GET,
-                    &url,
-                    &scope,
-                    &|rb| {
-                        if resume > 0 {
-                            rb.header(RANGE, format!("bytes={resume}-"))
-                        } else {
-                            rb
-                        }
-                    },
-                    &[StatusCode::OK, StatusCode::PARTIAL_CONTENT],
-                )
-                .await?;
-            // A server that ignores Range sends everything again: skip what was already sent.
-            let mut skip = if response.status() == StatusCode::OK {
-                offset
-            } else {
-                0
-            };
-            let mut body = response.bytes_stream();
-            let mut cut = None;
-            while let Some(item) = body.next().await {
-                let mut chunk = match item {
-                    Ok(chunk) => chunk,
-                    Err(e) => {
-                        cut = Some(e);
-                        break;
-                    }
-                };
-                if skip > 0 {
-                    let n = skip.min(chunk.len() as u64);
-                    let _ = chunk.split_to(n as usize);
-                    skip -= n;
-                }
-                if chunk.is_empty() {
-                    continue;
-                }
-                offset += chunk.len() as u64;
-                if offset > size {
-                    return Err(RegistryError::SizeMismatch {
-                        digest: digest.into(),
-                        expected: size,
-                        actual: offset,
-                    });
-                }
-                hasher.update(&chunk);
-                if chunks.send(chunk).await.is_err() {
-                    return Ok(());
-                }
+            let end = self.size;
+            match self
+                .read_span(from, end, whole.take(), &mut failures, &mut sink)
+                .await?
+            {
+                SpanEnd::Done => return check_blob_digest(sink.hasher, self.digest),
+                SpanEnd::Stopped => return Ok(()),
+                SpanEnd::Whole { response, at } => (whole, from) = (Some(response), at),
             }
-            if cut.is_none() {
-                // The server sent the whole body (HTTP would have reported a cut): it is the blob.
-                if offset != size {
-                    return Err(RegistryError::SizeMismatch {
-                        digest: digest.into(),
-                        expected: size,
-                        actual: offset,
-                    });
-                }
-                return check_blob_digest(hasher, digest);
-            }
-            failures += 1;
-            if failures >= self.options.retry.attempts {
-                let cause = cut.as_ref().map_or("closed early".into(), http_error);
-                return Err(RegistryError::Transport {
-                    method: "GET".into(),
-                    url,
-                    message: format!(
-                        "body ended at byte {offset} of {size} ({cause}), {failures} times"
-                    ),
-                    source: cut.map(reqwest::Error::without_url),
-                });
-            }
-            tokio::time::sleep(self.options.retry.delay(failures)).await;
         }
     }
 }

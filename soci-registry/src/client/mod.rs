@@ -12,6 +12,7 @@ mod ecr;
 mod manifests;
 mod ranged;
 mod retry;
+mod transfer;
 mod transport;
 mod uploads;
 
@@ -65,8 +66,13 @@ pub struct ClientOptions {
 /// Reading one large blob as several `Range` requests at once, reassembled in order: object
 /// storage behind a registry (S3 for ECR) serves each connection far slower than one core
 /// inflates, so a single stream leaves the builder waiting. At most `connections` ranges of
-/// `range_size` bytes are held at a time, whatever the blob's size. A registry that answers a
-/// range with the whole blob is read as one stream instead.
+/// `range_size` bytes are held at a time, whatever the blob's size and however slowly the
+/// receiver takes them. A registry that answers a range with the whole blob is read as one
+/// stream instead.
+///
+/// The defaults come from `benches/capped` (its README has the figures): enough connections
+/// that the storage outpaces one core's inflate, and ranges small enough that neither the first
+/// bytes nor the last range keep the builder waiting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ParallelReads {
@@ -81,9 +87,9 @@ pub struct ParallelReads {
 impl Default for ParallelReads {
     fn default() -> Self {
         ParallelReads {
-            connections: 8,
-            range_size: 8 << 20,
-            threshold: 32 << 20,
+            connections: 16,
+            range_size: 4 << 20,
+            threshold: 8 << 20,
         }
     }
 }
@@ -115,6 +121,9 @@ pub struct Manifest {
 /// A client of one registry.
 pub struct RegistryClient {
     http: reqwest::Client,
+    /// The same, following no redirect: a blob's reads resolve the registry's redirect to
+    /// object storage once and go there themselves (see `transfer`).
+    no_redirects: reqwest::Client,
     base: String,
     registry: String,
     options: ClientOptions,
@@ -171,12 +180,18 @@ impl Scope {
 impl RegistryClient {
     /// A client for `registry` (`host[:port]`; `docker.io` means Docker Hub).
     pub fn new(registry: &str, options: ClientOptions) -> Result<Self, RegistryError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
-            .user_agent(concat!("socix/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(options.connect_timeout)
+                .read_timeout(options.read_timeout)
+                .user_agent(concat!("socix/", env!("CARGO_PKG_VERSION")))
+        };
+        let init = |e| transport::transport_error("INIT", registry, e);
+        let http = builder().build().map_err(init)?;
+        let no_redirects = builder()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| transport::transport_error("INIT", registry, e))?;
+            .map_err(init)?;
         let host = if registry == crate::DOCKER_HUB {
             "registry-1.docker.io"
         } else {
@@ -185,6 +200,7 @@ impl RegistryClient {
         let scheme = if options.plain_http { "http" } else { "https" };
         Ok(RegistryClient {
             http,
+            no_redirects,
             base: format!("{scheme}://{host}"),
             registry: registry.to_owned(),
             options,

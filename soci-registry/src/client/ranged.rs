@@ -1,159 +1,148 @@
 //! Parallel ranged reads of one blob ([`ParallelReads`]): the blob is cut into ranges, at most
-//! `connections` of them fetched at once, and handed on strictly in order, so the receiver sees
-//! the same stream a single `GET` would give and the digest is checked over all of it. Each
-//! range is retried and resumed on its own; a registry that answers a range with the whole
-//! blob is read as one stream instead.
+//! `connections` of them held at once, and handed on strictly in order, so the receiver sees
+//! the same stream a single `GET` would give and the digest is checked over all of it.
+//!
+//! The first range is handed on as its bytes arrive; the ones after it keep downloading
+//! meanwhile, each into a buffer of at most its own size, whatever the receiver's pace: memory
+//! stays within `connections` ranges, and a slow receiver leaves the connections idle rather
+//! than the buffers growing. Each range is retried and resumed on its own. When the registry
+//! answers a range with the whole blob, the read goes on from that answer as one stream.
+
+use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use reqwest::header::RANGE;
-use reqwest::{Method, StatusCode};
+use futures_util::stream::FuturesUnordered;
 use sha2::{Digest, Sha256};
-use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
-use super::transport::{http_error, transport_error};
-use super::{ParallelReads, RegistryClient, Scope};
+use super::ParallelReads;
+use super::transfer::{Sink, SpanEnd, Transfer};
 use crate::error::{RegistryError, check_blob_digest};
 
-/// Bytes handed on at a time: ranges are large, receivers are fed in pieces of this size (views
-/// of the range, not copies) so that progress and back-pressure stay fine-grained.
-const HAND_ON: usize = 256 * 1024;
-
-/// What one range request gave.
+/// What the transfer of one range gives, in order.
 enum Piece {
-    /// The range's bytes.
+    /// The next bytes of the range.
     Bytes(Bytes),
-    /// The registry answered with the whole blob: it does not serve ranges.
-    Ignored,
+    /// The registry answered with the whole blob (unread) when the range had got to `at`.
+    Whole {
+        response: reqwest::Response,
+        at: u64,
+    },
+    /// The range could not be read.
+    Failed(RegistryError),
 }
 
-impl RegistryClient {
-    /// [`fetch_blob`](Self::fetch_blob) as ranges over several connections.
-    pub(super) async fn fetch_blob_ranged(
+/// Where a range's bytes wait to be handed on: one allocation of the range's size, which its
+/// pieces are views of. (The HTTP client's chunks are views of its read buffers, each pinning
+/// a whole buffer that later reads no longer fill: held for long, as a range's are when the
+/// receiver is slow, they took up to twice the bytes they hold.)
+struct RangeBuffer {
+    buffer: BytesMut,
+    pieces: mpsc::UnboundedSender<Piece>,
+}
+
+impl Sink for RangeBuffer {
+    async fn take(&mut self, bytes: Bytes) -> bool {
+        // Never more than the range (`read_span` checks): the buffer does not grow.
+        self.buffer.extend_from_slice(&bytes);
+        let piece = self.buffer.split().freeze();
+        self.pieces.send(Piece::Bytes(piece)).is_ok()
+    }
+}
+
+/// What the reading loop waits for next.
+enum Event<'a> {
+    /// A range's transfer ended (its end is among its pieces).
+    Ended,
+    /// The receiver has room for the bytes waiting (`None`: it is gone).
+    Room(Option<mpsc::Permit<'a, Bytes>>),
+    /// The next piece of the first range held (`None`: it was all handed on).
+    Next(Option<Piece>),
+}
+
+impl Transfer<'_> {
+    /// [`fetch_blob`](super::RegistryClient::fetch_blob) as ranges over several connections.
+    pub(super) async fn read_ranged(
         &self,
-        repository: &str,
-        digest: &str,
-        size: u64,
-        chunks: mpsc::Sender<Bytes>,
+        chunks: &mpsc::Sender<Bytes>,
     ) -> Result<(), RegistryError> {
-        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
-        let scope = Scope::pull(repository);
         let ParallelReads {
             connections,
             range_size,
             ..
-        } = self.options.parallel;
-        let range_size = range_size.max(1);
-        let ranges = (0..size.div_ceil(range_size))
+        } = self.client.options.parallel;
+        let (connections, range_size) = (connections.max(1), range_size.max(1));
+        let size = self.size;
+        let mut ranges = (0..size.div_ceil(range_size))
             .map(|i| (i * range_size, ((i + 1) * range_size).min(size)));
-        let mut pieces = futures_util::stream::iter(ranges)
-            .map(|(start, end)| self.fetch_range(&url, &scope, start, end))
-            .buffered(connections.max(1));
+        // The pieces of the ranges held, in the blob's order, and the transfers filling them.
+        let mut held = VecDeque::new();
+        let mut transfers = FuturesUnordered::new();
         let mut hasher = Sha256::new();
-        let mut sent = 0u64;
-        while let Some(piece) = pieces.next().await {
-            let bytes = match piece? {
-                Piece::Bytes(bytes) => bytes,
-                // Nothing was handed on yet: the first range is the first answer in order.
-                Piece::Ignored if sent == 0 => {
-                    drop(pieces);
-                    return self
-                        .fetch_blob_stream(repository, digest, size, chunks)
-                        .await;
-                }
-                Piece::Ignored => {
-                    return Err(RegistryError::Protocol {
-                        context: url.clone(),
-                        message: format!(
-                            "the registry answered a range at byte {sent} with the whole blob, \
-                             after serving the ranges before it"
-                        ),
-                    });
-                }
+        let mut waiting: Option<Bytes> = None;
+        loop {
+            while held.len() < connections {
+                let Some((start, end)) = ranges.next() else {
+                    break;
+                };
+                let (tx, rx) = mpsc::unbounded_channel();
+                held.push_back(rx);
+                transfers.push(self.fetch_range(start, end, tx));
+            }
+            let Some(first) = held.front_mut() else {
+                break;
             };
-            hasher.update(&bytes);
-            sent += bytes.len() as u64;
-            for start in (0..bytes.len()).step_by(HAND_ON) {
-                let piece = bytes.slice(start..(start + HAND_ON).min(bytes.len()));
-                if chunks.send(piece).await.is_err() {
-                    return Ok(());
+            // The transfers are polled whatever the receiver does, so that every connection
+            // keeps reading while the first range is handed on.
+            let event = tokio::select! {
+                Some(()) = transfers.next() => Event::Ended,
+                permit = chunks.reserve(), if waiting.is_some() => Event::Room(permit.ok()),
+                piece = first.recv(), if waiting.is_none() => Event::Next(piece),
+            };
+            match event {
+                Event::Ended => {}
+                Event::Room(None) => return Ok(()),
+                Event::Room(Some(permit)) => {
+                    if let Some(bytes) = waiting.take() {
+                        permit.send(bytes);
+                    }
+                }
+                Event::Next(Some(Piece::Bytes(bytes))) => {
+                    hasher.update(&bytes);
+                    waiting = Some(bytes);
+                }
+                Event::Next(Some(Piece::Whole { response, at })) => {
+                    // Every byte before `at` was handed on: go on from this answer alone.
+                    drop((transfers, held));
+                    return self.stream(at, Some(response), hasher, chunks).await;
+                }
+                Event::Next(Some(Piece::Failed(e))) => return Err(e),
+                Event::Next(None) => {
+                    held.pop_front();
                 }
             }
         }
-        check_blob_digest(hasher, digest)
+        check_blob_digest(hasher, self.digest)
     }
 
-    /// Bytes `start..end` of the blob at `url`, resumed from where a cut body stopped, within
-    /// the retry policy.
-    async fn fetch_range(
-        &self,
-        url: &str,
-        scope: &Scope,
-        start: u64,
-        end: u64,
-    ) -> Result<Piece, RegistryError> {
+    /// Reads bytes `start..end` into `pieces`, ending with the reason it stopped early if it
+    /// did.
+    async fn fetch_range(&self, start: u64, end: u64, pieces: mpsc::UnboundedSender<Piece>) {
         let len = usize::try_from(end - start).unwrap_or(usize::MAX);
-        let mut buf = BytesMut::with_capacity(len);
-        let mut failures = 0u32;
-        loop {
-            let from = start + buf.len() as u64;
-            let response = self
-                .send_expecting(
-                    Method::GET,
-                    url,
-                    scope,
-                    &|rb| rb.header(RANGE, format!("bytes={from}-{}", end - 1)),
-                    &[StatusCode::OK, StatusCode::PARTIAL_CONTENT],
-                )
-                .await?;
-            if response.status() == StatusCode::OK {
-                self.ignores_ranges.store(true, Ordering::Relaxed);
-                return Ok(Piece::Ignored);
-            }
-            let mut body = response.bytes_stream();
-            let mut cut = None;
-            while let Some(item) = body.next().await {
-                match item {
-                    Ok(chunk) if buf.len() + chunk.len() <= len => buf.extend_from_slice(&chunk),
-                    Ok(_) => {
-                        return Err(RegistryError::Protocol {
-                            context: url.to_owned(),
-                            message: format!("more than the {len} bytes asked for at {start}"),
-                        });
-                    }
-                    Err(e) => {
-                        cut = Some(e);
-                        break;
-                    }
-                }
-            }
-            if buf.len() == len {
-                return Ok(Piece::Bytes(buf.freeze()));
-            }
-            failures += 1;
-            if failures >= self.options.retry.attempts {
-                let at = start + buf.len() as u64;
-                let Some(e) = cut else {
-                    return Err(RegistryError::Transport {
-                        method: "GET".into(),
-                        url: url.to_owned(),
-                        message: format!(
-                            "range {start}-{end} ended at byte {at}, {failures} times"
-                        ),
-                        source: None,
-                    });
-                };
-                let cause = http_error(&e);
-                let mut error = transport_error("GET", url, e);
-                if let RegistryError::Transport { message, .. } = &mut error {
-                    *message = format!(
-                        "range {start}-{end} ended at byte {at} ({cause}), {failures} times"
-                    );
-                }
-                return Err(error);
-            }
-            tokio::time::sleep(self.options.retry.delay(failures)).await;
-        }
+        let mut buffer = RangeBuffer {
+            buffer: BytesMut::with_capacity(len),
+            pieces,
+        };
+        let mut failures = 0;
+        let last = match self
+            .read_span(start, end, None, &mut failures, &mut buffer)
+            .await
+        {
+            Ok(SpanEnd::Done | SpanEnd::Stopped) => return,
+            Ok(SpanEnd::Whole { response, at }) => Piece::Whole { response, at },
+            Err(e) => Piece::Failed(e),
+        };
+        let _ = buffer.pieces.send(last);
     }
 }

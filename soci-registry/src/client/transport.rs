@@ -15,7 +15,8 @@ use crate::error::RegistryError;
 
 impl RegistryClient {
     /// Sends a request with authentication and retries; returns the final response, whatever its
-    /// status (callers decide which statuses they expect).
+    /// status (callers decide which statuses they expect). Redirects are followed (the HTTP
+    /// client drops `Authorization` when one leads to another host).
     pub(super) async fn send(
         &self,
         method: Method,
@@ -23,11 +24,26 @@ impl RegistryClient {
         scope: &Scope,
         build: &(dyn Fn(RequestBuilder) -> RequestBuilder + Sync),
     ) -> Result<Response, RegistryError> {
+        self.send_via(&self.http, method, url, Some(scope), build)
+            .await
+    }
+
+    /// [`send`](Self::send) through `http`, authenticated for `scope` when there is one: without
+    /// one, nothing of the registry's credentials goes with the request (a redirect target's
+    /// pre-signed URL is its own authorization) and a 401 is returned like any status.
+    pub(super) async fn send_via(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        url: &str,
+        scope: Option<&Scope>,
+        build: &(dyn Fn(RequestBuilder) -> RequestBuilder + Sync),
+    ) -> Result<Response, RegistryError> {
         let mut failures = 0;
         let mut authenticated = false;
         loop {
-            let mut request = build(self.http.request(method.clone(), url));
-            if let Some(header) = self.cached_auth(scope) {
+            let mut request = build(http.request(method.clone(), url));
+            if let Some(header) = scope.and_then(|scope| self.cached_auth(scope)) {
                 request = request.header(AUTHORIZATION, header);
             }
             let started = std::time::Instant::now();
@@ -40,7 +56,18 @@ impl RegistryClient {
                     }
                     true
                 }
-                Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !authenticated => {
+                Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
+                    let Some(scope) = scope else {
+                        return Ok(response);
+                    };
+                    if authenticated {
+                        let reason = error_message(response).await.1;
+                        return Err(RegistryError::Auth {
+                            registry: self.registry.clone(),
+                            reason: format!("{method} {url} was refused: {reason}"),
+                            tried: self.options.credentials.describe(),
+                        });
+                    }
                     let challenge = response
                         .headers()
                         .get(WWW_AUTHENTICATE)
@@ -49,14 +76,6 @@ impl RegistryClient {
                     self.authenticate(challenge, scope).await?;
                     authenticated = true;
                     false
-                }
-                Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
-                    let reason = error_message(response).await.1;
-                    return Err(RegistryError::Auth {
-                        registry: self.registry.clone(),
-                        reason: format!("{method} {url} was refused: {reason}"),
-                        tried: self.options.credentials.describe(),
-                    });
                 }
                 Ok(response)
                     if retriable_status(response.status().as_u16())
@@ -241,15 +260,20 @@ impl RegistryClient {
         if ok.contains(&response.status()) {
             return Ok(response);
         }
-        let status = response.status().as_u16();
-        let (code, message) = error_message(response).await;
-        Err(RegistryError::Status {
-            method: method.to_string(),
-            url: without_query(url).to_owned(),
-            status,
-            code,
-            message,
-        })
+        Err(status_error(response, method, url).await)
+    }
+}
+
+/// The registry's error for a response with a status the caller did not expect.
+pub(super) async fn status_error(response: Response, method: &Method, url: &str) -> RegistryError {
+    let status = response.status().as_u16();
+    let (code, message) = error_message(response).await;
+    RegistryError::Status {
+        method: method.to_string(),
+        url: without_query(url).to_owned(),
+        status,
+        code,
+        message,
     }
 }
 
