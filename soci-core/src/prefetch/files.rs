@@ -209,13 +209,7 @@ mod tests {
     use crate::index::LAYER_DIGEST;
     use soci_ztoc::{BuildOptions, Builder, CompressionAlgorithm};
 
-    fn span(start_span: i32, end_span: i32) -> PrefetchSpan {
-        PrefetchSpan {
-            start_span,
-            end_span,
-            priority: 0,
-        }
-    }
+    use super::super::tests::span;
 
     #[test]
     fn paths_are_trimmed_and_cleaned_as_the_go_cli_does() {

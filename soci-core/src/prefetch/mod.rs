@@ -226,7 +226,8 @@ pub use files::{
 mod tests {
     use super::*;
 
-    fn span(start_span: i32, end_span: i32) -> PrefetchSpan {
+    /// A range without priority (what the builder writes); shared with `files`' tests.
+    pub(super) fn span(start_span: i32, end_span: i32) -> PrefetchSpan {
         PrefetchSpan {
             start_span,
             end_span,
