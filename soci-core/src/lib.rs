@@ -38,7 +38,7 @@
 //!
 //! // The I/O crate builds the zTOC and hands back what it is; the plan gives the index.
 //! let built = BuiltFacts { digest: Descriptor::of("", b"ztoc").digest, size: 4, xattrs_can_be_disabled: false };
-//! let platform = &plan.finish(&[built], &Default::default())[0];
+//! let platform = &plan.finish(&[built], &Default::default())?[0];
 //! let index = soci_index(IndexVersion::V2, platform.ztocs.clone(), None, "AWS SOCI CLI v0.2");
 //! assert_eq!(index.descriptor.artifact_type, "application/vnd.amazon.soci.index.v2+json");
 //! # Ok::<(), Box<dyn std::error::Error>>(())

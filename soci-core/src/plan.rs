@@ -43,6 +43,14 @@ pub enum PlanError {
         /// The platforms the image has.
         available: String,
     },
+    /// [`Plan::finish`] was given fewer built zTOCs than [`Plan::builds`] lists.
+    #[error("no built zTOC was given for layer {layer} (build {index} of the plan)")]
+    BuildMissing {
+        /// The layer.
+        layer: String,
+        /// Its position in [`Plan::builds`].
+        index: usize,
+    },
     /// A manifest lists something the reference refuses to index.
     #[error("platform {platform}: {source}")]
     Policy {
@@ -291,12 +299,13 @@ impl Plan {
     /// The platforms with their zTOC descriptors and reports, given what each of
     /// [`Plan::builds`] gave (`built[i]` for `builds[i]`) and, for the zTOCs
     /// [`Plan::reused_needing_xattr_check`] named, whether their layers need no xattr lookups
-    /// (by zTOC digest; a zTOC missing from it is taken to need them).
+    /// (by zTOC digest; a zTOC missing from it is taken to need them). Fewer results than builds
+    /// is [`PlanError::BuildMissing`].
     pub fn finish(
         self,
         built: &[BuiltFacts],
         reused_xattrs: &HashMap<String, bool>,
-    ) -> Vec<PlannedPlatform> {
+    ) -> Result<Vec<PlannedPlatform>, PlanError> {
         let config = &self.config;
         let xattrs = |disable: bool| config.xattr_optimization && disable;
         self.platforms
@@ -324,7 +333,10 @@ impl Plan {
                             (outcome, Some(ztoc))
                         }
                         Step::Build(i) => {
-                            let facts = &built[i];
+                            let facts = built.get(i).ok_or_else(|| PlanError::BuildMissing {
+                                layer: layer.digest.clone(),
+                                index: i,
+                            })?;
                             let ztoc = ztoc_descriptor(
                                 &facts.digest,
                                 facts.size,
@@ -347,7 +359,7 @@ impl Plan {
                         outcome,
                     });
                 }
-                PlannedPlatform {
+                Ok(PlannedPlatform {
                     report: PlatformReport {
                         platform: platform.entry.platform.to_string(),
                         manifest: platform.entry.descriptor.digest.clone(),
@@ -357,7 +369,7 @@ impl Plan {
                     entry: platform.entry,
                     manifest: platform.manifest,
                     ztocs,
-                }
+                })
             })
             .collect()
     }

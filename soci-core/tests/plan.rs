@@ -116,7 +116,9 @@ fn a_layer_shared_by_platforms_or_listed_twice_is_built_once() {
     .unwrap();
     assert_eq!(plan.builds.len(), 2);
     assert_eq!(plan.platforms[1].steps, [Step::Build(0), Step::Build(0)]);
-    let finished = plan.finish(&[built("z0", false), built("z1", false)], &HashMap::new());
+    let finished = plan
+        .finish(&[built("z0", false), built("z1", false)], &HashMap::new())
+        .unwrap();
     assert_eq!(finished[1].ztocs.len(), 2);
     assert_eq!(finished[1].ztocs[0], finished[0].ztocs[0]);
     assert_eq!(
@@ -157,7 +159,7 @@ fn earlier_ztocs_are_reused_unless_forced() {
     assert_eq!(plan.builds[0].digest, b.digest);
     assert_eq!(plan.reused(), [&earlier], "copied once for two platforms");
     assert!(plan.reused_needing_xattr_check().is_empty());
-    let finished = plan.finish(&[built("b", false)], &HashMap::new());
+    let finished = plan.finish(&[built("b", false)], &HashMap::new()).unwrap();
     assert_eq!(
         finished[0].report.layers[0].outcome,
         LayerOutcome::Reused {
@@ -172,6 +174,11 @@ fn earlier_ztocs_are_reused_unless_forced() {
     let plan = Plan::new(platforms, &forced, reusable).unwrap();
     assert_eq!(plan.builds.len(), 2);
     assert!(plan.reused().is_empty());
+    // Results for fewer layers than were planned: an error, not a panic.
+    assert!(matches!(
+        plan.finish(&[built("a", false)], &HashMap::new()),
+        Err(PlanError::BuildMissing { index: 1, .. })
+    ));
 }
 
 #[test]
@@ -231,7 +238,7 @@ fn the_xattr_optimisation_marks_only_layers_without_xattrs() {
     .unwrap();
     assert_eq!(plan.reused_needing_xattr_check(), [&unknown]);
     let verdicts = HashMap::from([(unknown.digest.clone(), true)]);
-    let finished = plan.finish(&[built("c", false)], &verdicts);
+    let finished = plan.finish(&[built("c", false)], &verdicts).unwrap();
     let marked: Vec<bool> = finished[0]
         .ztocs
         .iter()

@@ -699,6 +699,19 @@ async fn an_answer_that_cannot_be_sent_fails_the_invocation() {
         "ResponseNotSent"
     );
 
+    // Nobody answers at all: the HTTP client's error names no signed URL either, in any link of
+    // the chain that Lambda logs.
+    let mut unanswered = request(&responses, "Delete", Some("id"), json!({}));
+    unanswered["ResponseURL"] = json!(format!(
+        "http://{closed}/cfn-response/app?X-Amz-Signature=secret-signature&X-Amz-Security-Token=secret-token"
+    ));
+    let error = custom_resource::handle(&unanswered, &config(&closed), &plenty())
+        .await
+        .unwrap_err();
+    let logged = lambda_runtime::Diagnostic::from(error).error_message;
+    assert!(logged.contains("/cfn-response/app"), "{logged}");
+    assert!(!logged.contains("secret"), "{logged}");
+
     let error = custom_resource::handle(&json!({"detail": {}}), &config(&closed), &plenty())
         .await
         .unwrap_err();

@@ -384,12 +384,11 @@ async fn resolve(
     repository: &str,
     tag: &str,
 ) -> Result<Option<String>, GeneratorError> {
-    match client.manifest_digest(repository, tag).await {
-        Ok(digest) => Ok(digest),
-        // ECR answers a repository that does not exist with 404 NAME_UNKNOWN.
-        Err(soci_registry::RegistryError::Status { status: 404, .. }) => Ok(None),
-        Err(error) => Err(GeneratorError::Pull(error)),
-    }
+    // A 404 (no such tag, or ECR's NAME_UNKNOWN for no such repository) is `None` already.
+    client
+        .manifest_digest(repository, tag)
+        .await
+        .map_err(GeneratorError::Pull)
 }
 
 /// The attributes of a pushed index.

@@ -170,7 +170,7 @@ impl Properties {
         }
         id.strip_prefix(&self.physical_id(host, None))?
             .strip_prefix('@')
-            .filter(|digest| digest.starts_with("sha256:"))
+            .filter(|digest| soci_core::Digest::is_valid(digest))
     }
 }
 
@@ -193,14 +193,18 @@ mod tests {
             "soci-index-V2:h/app:v1",
             "stable for the repository and source"
         );
-        let made = ok.physical_id("h", Some("sha256:cd"));
-        assert_eq!(made, "soci-index-V2:h/app:v1@sha256:cd");
-        assert_eq!(ok.image_index("h", &made), Some("sha256:cd"));
+        let digest = format!("sha256:{}", "cd".repeat(32));
+        let made = ok.physical_id("h", Some(&digest));
+        assert_eq!(made, format!("soci-index-V2:h/app:v1@{digest}"));
+        assert_eq!(ok.image_index("h", &made), Some(digest.as_str()));
         for other in [
             "soci-index-V2:h/app:v1",
-            "soci-index-V2:h/app:v2@sha256:cd",
-            "soci-index-V2:other/app:v1@sha256:cd",
+            &format!("soci-index-V2:h/app:v2@{digest}"),
+            &format!("soci-index-V2:other/app:v1@{digest}"),
             "soci-index-V2:h/app:v1@",
+            // Not a digest: never sent to a registry's DELETE.
+            "soci-index-V2:h/app:v1@sha256:cd",
+            "soci-index-V2:h/app:v1@sha256:../../x",
             "AppSociIndex",
         ] {
             assert_eq!(ok.image_index("h", other), None, "{other}");

@@ -197,9 +197,10 @@ fn body(response: &Response) -> Vec<u8> {
 /// request must carry an empty `Content-Type` (a client's default would break the signature).
 pub(super) async fn send(url: &str, response: &Response) -> Result<(), CustomResourceError> {
     let unsigned = url.split('?').next().unwrap_or_default().to_owned();
-    let send_error = |source| CustomResourceError::Send {
+    // reqwest's errors name their URL, whose query is the signature: dropped, never logged.
+    let send_error = |source: reqwest::Error| CustomResourceError::Send {
         url: unsigned.clone(),
-        source,
+        source: source.without_url(),
     };
     let client = reqwest::Client::builder()
         .timeout(RESPONSE_TIMEOUT)

@@ -181,7 +181,7 @@ impl RegistryClient {
     ///
     /// The distribution API deletes by digest only, and removes every tag naming the manifest
     /// with it; the blobs it refers to stay until the registry's garbage collection. A token is
-    /// asked for `pull,push`: a registry whose tokens need the `delete` action refuses the request
+    /// asked for the `delete` action, which the distribution token spec keeps apart from `push`
     /// (ECR and the test registries take Basic authentication, which has no scopes).
     pub async fn delete_manifest(
         &self,

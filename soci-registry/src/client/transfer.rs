@@ -142,7 +142,17 @@ impl<'c> Transfer<'c> {
                 return Ok(SpanEnd::Done);
             }
             let Some(cut) = cut else {
-                // The whole body came (HTTP would have reported a cut): the blob ends there.
+                // The whole body came (HTTP would have reported a cut): for the last span the
+                // blob ends there; a span inside the blob answered short is the server's error.
+                if end != self.size {
+                    return Err(RegistryError::Protocol {
+                        context: format!("GET {}", self.url),
+                        message: format!(
+                            "the answer for bytes {start}-{} ended at byte {at}",
+                            end - 1
+                        ),
+                    });
+                }
                 return Err(RegistryError::SizeMismatch {
                     digest: self.digest.into(),
                     expected: self.size,

@@ -172,7 +172,7 @@ async fn index_platforms(
     if !errors.is_empty() {
         return Err(PipelineError::Layers(errors));
     }
-    let platforms = plan.finish(&built, &xattr_verdicts);
+    let platforms = plan.finish(&built, &xattr_verdicts)?;
     let mut indexed = Indexed {
         prefetch: vec![Prefetch::default(); platforms.len()],
         platforms,
