@@ -104,14 +104,7 @@ async fn delete(
 #[tokio::test]
 #[ignore = "needs moto_server (pip install 'moto[server]')"]
 async fn the_delete_removes_the_tag_through_the_ecr_api() {
-    // SAFETY: the only test of this binary, before any thread reads the environment; static
-    // credentials for the local stand-in.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-        std::env::remove_var("AWS_PROFILE");
-        std::env::remove_var("AWS_SESSION_TOKEN");
-    }
+    common::use_aws_credentials("testing", "testing", None);
     let moto = soci_registry::testing::Moto::start();
     let ecr = ecr_client(&moto.endpoint);
     ecr.create_repository()

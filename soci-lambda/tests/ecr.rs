@@ -15,14 +15,7 @@ use soci_registry::{Credentials, ecr_credentials};
 #[tokio::test]
 #[ignore = "needs moto_server (pip install 'moto[server]')"]
 async fn the_generator_uses_the_ecr_token() {
-    // SAFETY: the only test of this binary, before any thread reads the environment; static
-    // credentials for the local stand-in.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-        std::env::remove_var("AWS_PROFILE");
-        std::env::remove_var("AWS_SESSION_TOKEN");
-    }
+    common::use_aws_credentials("testing", "testing", None);
     let moto = soci_registry::testing::Moto::start();
     let endpoint = moto.endpoint.clone();
     let host = format!("{}.dkr.ecr.us-west-2.amazonaws.com", common::ACCOUNT);

@@ -26,13 +26,7 @@ const SESSION_TOKEN: &str = "SessionTokenThatMustNeverBeLogged0123456789";
 #[tokio::test]
 #[ignore = "needs moto_server (pip install 'moto[server]')"]
 async fn no_credential_is_logged_at_trace() {
-    // SAFETY: the only test of this binary, before any thread reads the environment.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
-        std::env::set_var("AWS_SESSION_TOKEN", SESSION_TOKEN);
-        std::env::remove_var("AWS_PROFILE");
-    }
+    common::use_aws_credentials(ACCESS_KEY, SECRET_KEY, Some(SESSION_TOKEN));
     let logs = Logs::default();
     tracing::subscriber::set_global_default(logs.subscriber("trace")).unwrap();
 

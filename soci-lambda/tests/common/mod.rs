@@ -18,6 +18,22 @@ use soci_registry::RegistryClient;
 use soci_registry::testing::TestRegistry;
 
 pub const ACCOUNT: &str = "123456789012";
+
+/// Gives the AWS SDK static credentials for moto (no profile), as the only test of a binary
+/// must, before anything reads the environment: setting it takes `unsafe` since edition 2024.
+pub fn use_aws_credentials(access_key: &str, secret_key: &str, session_token: Option<&str>) {
+    // SAFETY: called first by the only test of its binary, before any thread reads the
+    // environment.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", access_key);
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", secret_key);
+        match session_token {
+            Some(token) => std::env::set_var("AWS_SESSION_TOKEN", token),
+            None => std::env::remove_var("AWS_SESSION_TOKEN"),
+        }
+        std::env::remove_var("AWS_PROFILE");
+    }
+}
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
