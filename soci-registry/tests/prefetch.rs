@@ -4,7 +4,11 @@
 //! same list (nothing written, zTOCs read back) and with another (a new index), and
 //! `verify_prefetch` on the result.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
+
+use common::faults::FaultProxy;
 
 use soci_core::{ImageManifest, LAYER_DIGEST, PREFETCH_MEDIA_TYPE, ZTOC_MEDIA_TYPE, to_go_json};
 use soci_registry::testing::Implementation;
@@ -91,14 +95,12 @@ fn paths() -> Vec<String> {
 }
 
 fn config(prefetch_files: Vec<String>) -> BuildConfig {
-    {
-        let mut config = BuildConfig::default();
-        config.span_size = soci_registry::SpanSize::checked(SPAN, true).unwrap();
-        config.min_layer_size = MIN;
-        config.concurrency = 2;
-        config.prefetch_files = prefetch_files;
-        config
-    }
+    let mut config = BuildConfig::default();
+    config.span_size = soci_registry::SpanSize::checked(SPAN, true).unwrap();
+    config.min_layer_size = MIN;
+    config.concurrency = 2;
+    config.prefetch_files = prefetch_files;
+    config
 }
 
 fn ztoc_of(layer: &Layer) -> Ztoc {
@@ -296,7 +298,10 @@ async fn verify_all(opened: &Image) -> Vec<FoundIndex> {
     found
 }
 
-soci_registry::on_both_registries!(async prefetch_artifacts_in_a_registry);
+soci_registry::on_both_registries!(
+    async prefetch_artifacts_in_a_registry,
+    stored_ztocs_and_artifacts_are_read_once,
+);
 
 async fn prefetch_artifacts_in_a_registry(implementation: Implementation) {
     let registry = implementation.start();
@@ -433,6 +438,100 @@ async fn prefetch_artifacts_in_a_layout() {
     .unwrap();
     assert!(again.unchanged);
     assert_eq!(std::fs::read(path.join("index.json")).unwrap(), before);
+
+    // A damaged zTOC is a problem of its layer's verdict, said once, with or without the files:
+    // the check goes on to the other layer.
+    let found = find_indexes(&converted).await.unwrap();
+    let damaged = &found[0].ztocs[0];
+    let hex = damaged.digest.strip_prefix("sha256:").unwrap();
+    std::fs::write(path.join("blobs/sha256").join(hex), b"not a ztoc").unwrap();
+    for files in [Vec::new(), paths()] {
+        let verdicts = soci_registry::verify_prefetch(&converted, &found[0], &files)
+            .await
+            .unwrap();
+        let problems: Vec<&String> = verdicts.iter().flat_map(|v| &v.problems).collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(&format!("its layer's zTOC {} cannot be", damaged.digest)),
+            "{}",
+            problems[0]
+        );
+    }
+}
+
+/// How many times the proxy saw a `GET` of the blob `digest`.
+fn reads(proxy: &FaultProxy, digest: &str) -> usize {
+    let read = format!("/blobs/{digest} ");
+    proxy
+        .seen()
+        .iter()
+        .filter(|r| r.starts_with("GET ") && r.contains(&read))
+        .count()
+}
+
+/// A reused zTOC whose layer has xattrs is read back both for its xattr verdict and for the
+/// prefetch paths: one read serves both. `verify_prefetch` given the files reads each zTOC and
+/// artifact once too.
+async fn stored_ztocs_and_artifacts_are_read_once(implementation: Implementation) {
+    let registry = implementation.start();
+    let with_xattrs = Layer {
+        media_type: OCI_GZIP,
+        bytes: gzip(&tar(1, 20, 20_000, true)),
+    };
+    let image = TestImage::single(PlatformImage::new(false, "amd64", vec![with_xattrs]));
+    image.push(&registry.client(), "app", "1").await;
+    let mut config = config(vec!["layer1/file3".into(), "layer1/file17".into()]);
+    config.xattr_optimization = true;
+    let (source, destination) = registry.repository("app");
+    let opened = Image::open(source, Some("1")).await.unwrap();
+    let first = soci_registry::convert(&opened, &destination, &crate::tag("1-soci"), &config, None)
+        .await
+        .unwrap();
+
+    let proxy = FaultProxy::start(&registry.addr).await;
+    let client = Arc::new(common::ranged_client(
+        &proxy.addr.to_string(),
+        1,
+        soci_registry::Credentials::Anonymous,
+    ));
+    let source = Source::Registry {
+        client: client.clone(),
+        repository: "app".into(),
+    };
+    let destination = Destination::Registry {
+        client,
+        repository: "app".into(),
+    };
+    let opened = Image::open(source.clone(), Some("1")).await.unwrap();
+    let again = soci_registry::convert(&opened, &destination, &crate::tag("1-soci"), &config, None)
+        .await
+        .unwrap();
+    assert!(again.unchanged);
+    let ztoc = first.platforms[0].layers[0]
+        .outcome
+        .ztoc()
+        .unwrap()
+        .0
+        .to_owned();
+    assert_eq!(reads(&proxy, &ztoc), 1, "{:#?}", proxy.seen());
+
+    let converted = Image::open(source, Some("1-soci")).await.unwrap();
+    let found = find_indexes(&converted).await.unwrap();
+    let artifact = found[0].prefetch[0].digest.clone();
+    let before = (reads(&proxy, &ztoc), reads(&proxy, &artifact));
+    let verdicts = soci_registry::verify_prefetch(&converted, &found[0], &config.prefetch_files)
+        .await
+        .unwrap();
+    assert!(verdicts.iter().all(|v| v.is_ok()), "{verdicts:?}");
+    assert_eq!(
+        (
+            reads(&proxy, &ztoc) - before.0,
+            reads(&proxy, &artifact) - before.1
+        ),
+        (1, 1),
+        "{:#?}",
+        proxy.seen()
+    );
 }
 
 fn tag(tag: &str) -> soci_registry::Tag {

@@ -17,17 +17,19 @@ mod error;
 mod layers;
 mod prefetch;
 mod reuse;
+mod stored;
 mod verify;
 mod write;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use futures_util::{StreamExt, TryStreamExt};
+
 use soci_core::prefetch::{Prefetch, PrefetchSpan};
 use soci_core::{
     BuildConfig, BuiltFacts, ImageManifest, Plan, PlannedPlatform, PlatformManifest, Step,
 };
-use soci_ztoc::Ztoc;
 
 pub use convert::convert;
 pub use create::create;
@@ -118,11 +120,29 @@ async fn index_platforms(
         .into_iter()
         .filter_map(|ztoc| reusable.by_ztoc(&ztoc.digest).cloned())
         .collect();
+    // A reused zTOC whose xattr verdict is needed is read once, and searched for the prefetch
+    // paths while it is decoded.
+    let paths = soci_core::prefetch::clean_prefetch_paths(&config.prefetch_files);
+    let needing_xattrs: Vec<&Candidate> = plan
+        .reused_needing_xattr_check()
+        .into_iter()
+        .filter_map(|ztoc| reusable.by_ztoc(&ztoc.digest))
+        .collect();
+    let paths_ref = &paths;
+    let read: Vec<(String, stored::StoredZtoc)> = futures_util::stream::iter(needing_xattrs)
+        .map(|candidate| async move {
+            let ztoc = stored::read(&candidate.origin, &candidate.descriptor, paths_ref).await?;
+            Ok::<_, PipelineError>((candidate.descriptor.digest.clone(), ztoc))
+        })
+        .buffer_unordered(config.concurrency.max(1))
+        .try_collect()
+        .await?;
     let mut xattr_verdicts = HashMap::new();
-    for ztoc in plan.reused_needing_xattr_check() {
-        if let Some(candidate) = reusable.by_ztoc(&ztoc.digest) {
-            let verdict = reused_xattrs_can_be_disabled(candidate).await?;
-            xattr_verdicts.insert(ztoc.digest.clone(), verdict);
+    let mut located = HashMap::new();
+    for (digest, ztoc) in read {
+        xattr_verdicts.insert(digest.clone(), ztoc.xattrs_can_be_disabled);
+        if !paths.is_empty() {
+            located.insert(digest, ztoc.located);
         }
     }
 
@@ -134,7 +154,6 @@ async fn index_platforms(
     for job in &mut jobs {
         job.options.threaded = threaded;
     }
-    let paths = soci_core::prefetch::clean_prefetch_paths(&config.prefetch_files);
     let results = build_and_store_ztocs(
         &image.source,
         destination,
@@ -144,7 +163,6 @@ async fn index_platforms(
         &paths,
     )
     .await;
-    let mut located = HashMap::new();
     let mut errors: Vec<Arc<LayerError>> = Vec::new();
     let mut built = Vec::new();
     let mut stored = HashSet::new();
@@ -182,20 +200,6 @@ async fn index_platforms(
     };
     prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
     Ok(indexed)
-}
-
-/// Whether a reused zTOC's layer needs no xattr lookups, read from the zTOC itself.
-async fn reused_xattrs_can_be_disabled(candidate: &Candidate) -> Result<bool, PipelineError> {
-    let descriptor = &candidate.descriptor;
-    let bytes = candidate
-        .origin
-        .blob(&descriptor.digest, descriptor.size)
-        .await?;
-    let ztoc = Ztoc::from_bytes(&bytes).map_err(|source| PipelineError::StoredZtoc {
-        digest: descriptor.digest.clone(),
-        source,
-    })?;
-    Ok(soci_core::xattrs_can_be_disabled(&ztoc))
 }
 
 fn parse_manifest(digest: &str, bytes: &[u8]) -> Result<ImageManifest, PipelineError> {

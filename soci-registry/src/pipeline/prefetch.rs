@@ -2,7 +2,8 @@
 //! module does the reads and writes around them:
 //!
 //! * a zTOC built in this run was searched for the paths while it was built (its bytes are not
-//!   kept); one reused from an earlier run is read back and searched here;
+//!   kept); one reused from an earlier run is searched when it is read back, for its xattr
+//!   verdict or here;
 //! * each platform's artifacts are made from those findings, reported, and stored with the
 //!   zTOCs, before the SOCI index that lists them;
 //! * [`verify_prefetch`] checks the artifacts a SOCI index lists against its zTOCs.
@@ -13,14 +14,14 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use soci_core::prefetch::{
-    Prefetch, PrefetchArtifact, PrefetchLayer, PrefetchSpan, Uncovered, clean_prefetch_paths,
-    locate, prefetch_artifacts, uncovered,
+    Prefetch, PrefetchArtifact, PrefetchLayer, Uncovered, clean_prefetch_paths, prefetch_artifacts,
+    uncovered,
 };
 use soci_core::{Descriptor, ImageManifest, LAYER_DIGEST};
-use soci_ztoc::Ztoc;
 
 use super::discover::FoundIndex;
 use super::reuse::Candidate;
+use super::stored::{self, StoredZtoc};
 use super::{BuildConfig, Indexed, PipelineError, Progress, parse_manifest};
 use crate::destination::Destination;
 use crate::image::Image;
@@ -44,8 +45,8 @@ pub(super) async fn add_artifacts(
     let paths_ref = &paths;
     let searched: Vec<_> = futures_util::stream::iter(unsearched)
         .map(|candidate| async move {
-            let found = search_stored(candidate, paths_ref).await?;
-            Ok::<_, PipelineError>((candidate.descriptor.digest.clone(), found))
+            let ztoc = stored::read(&candidate.origin, &candidate.descriptor, paths_ref).await?;
+            Ok::<_, PipelineError>((candidate.descriptor.digest.clone(), ztoc.located))
         })
         .buffer_unordered(config.concurrency.max(1))
         .try_collect()
@@ -81,30 +82,6 @@ pub(super) async fn add_artifacts(
         *made = prefetch;
     }
     Ok(())
-}
-
-/// The span ranges of `paths` in a zTOC stored by an earlier run.
-async fn search_stored(
-    candidate: &Candidate,
-    paths: &[String],
-) -> Result<Vec<Option<soci_core::prefetch::PrefetchSpan>>, PipelineError> {
-    let descriptor = &candidate.descriptor;
-    let bytes = candidate
-        .origin
-        .blob(&descriptor.digest, descriptor.size)
-        .await?;
-    let paths = paths.to_vec();
-    // Decoding a zTOC of many files is CPU work: off the async threads.
-    let searched =
-        tokio::task::spawn_blocking(move || Ztoc::from_bytes(&bytes).map(|z| locate(&z, &paths)))
-            .await;
-    match searched {
-        Ok(found) => found.map_err(|source| PipelineError::StoredZtoc {
-            digest: descriptor.digest.clone(),
-            source,
-        }),
-        Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
 }
 
 /// Stores every platform's prefetch artifacts at `destination`, each once.
@@ -158,8 +135,8 @@ impl PrefetchVerdict {
 /// (`files`, as `--prefetch-file` takes them), each must be covered by the artifact of the
 /// layer it is taken from ([`soci_core::prefetch::uncovered`]), and a problem is reported
 /// against that layer otherwise (a file in no layer with a zTOC gets no artifact, as the build
-/// warned, and is not a problem). Errors are for what stops the
-/// check itself.
+/// warned, and is not a problem). Each zTOC and artifact is read once. A blob that cannot be
+/// read or decoded is a problem of its verdict; errors are for what stops the check itself.
 pub async fn verify_prefetch(
     image: &Image,
     index: &FoundIndex,
@@ -174,8 +151,10 @@ pub async fn verify_prefetch(
         .manifest(&index.manifest.digest, &index.manifest.media_type)
         .await?;
     let manifest = parse_manifest(&index.manifest.digest, &manifest.bytes)?;
+    let artifacts = read_artifacts(image, &index.prefetch).await;
+    let ztocs = read_ztocs(image, index, &paths).await;
     let mut verdicts = Vec::new();
-    for descriptor in &index.prefetch {
+    for (descriptor, artifact) in index.prefetch.iter().zip(&artifacts) {
         let layer = descriptor.annotations.get(LAYER_DIGEST);
         let mut verdict = PrefetchVerdict {
             artifact: descriptor.digest.clone(),
@@ -185,12 +164,7 @@ pub async fn verify_prefetch(
             ztoc_spans: None,
             problems: Vec::new(),
         };
-        let ztoc = layer.and_then(|layer| {
-            index
-                .ztocs
-                .iter()
-                .find(|z| z.annotations.get(LAYER_DIGEST) == Some(layer))
-        });
+        let ztoc = layer.and_then(|layer| ztocs.get(layer.as_str()));
         match layer {
             None => verdict
                 .problems
@@ -205,117 +179,172 @@ pub async fn verify_prefetch(
             ),
             Some(_) => {}
         }
-        check_artifact(image, descriptor, ztoc, &mut verdict).await;
+        check_artifact(artifact, ztoc, &mut verdict);
         verdicts.push(verdict);
     }
     if !paths.is_empty() {
-        check_coverage(image, index, &manifest, &paths, &mut verdicts).await?;
+        check_coverage(&manifest, index, &artifacts, &ztocs, &paths, &mut verdicts);
     }
     Ok(verdicts)
 }
 
-/// Adds to `verdicts` the `paths` found in a layer whose artifact does not cover them, each
-/// against the verdict of that artifact (one made up when the layer has none).
-async fn check_coverage(
+/// Each of `descriptors`' artifacts, read and parsed, or what stops that.
+async fn read_artifacts(
     image: &Image,
-    index: &FoundIndex,
-    manifest: &ImageManifest,
+    descriptors: &[Descriptor],
+) -> Vec<Result<PrefetchArtifact, String>> {
+    futures_util::stream::iter(descriptors)
+        .map(|descriptor| async move {
+            match image.source.blob(&descriptor.digest, descriptor.size).await {
+                Ok(bytes) => PrefetchArtifact::parse(&bytes).map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the artifact cannot be read: {e}")),
+            }
+        })
+        .buffered(READS_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// Blobs a check reads at once.
+const READS_AT_ONCE: usize = 8;
+
+/// A zTOC of the index as the checks see it, by the layer digest it is annotated with.
+type ZtocsByLayer<'i> = HashMap<&'i str, (&'i Descriptor, Result<StoredZtoc, PipelineError>)>;
+
+/// The zTOCs the checks need, each read once and searched for `paths`: those of layers with an
+/// artifact, and every one when files are given. A layer listed twice keeps its first zTOC.
+async fn read_ztocs<'i>(
+    image: &Image,
+    index: &'i FoundIndex,
     paths: &[String],
-    verdicts: &mut Vec<PrefetchVerdict>,
-) -> Result<(), PipelineError> {
-    let mut found: HashMap<String, Vec<Option<PrefetchSpan>>> = HashMap::new();
+) -> ZtocsByLayer<'i> {
+    let mut needed: Vec<(&str, &Descriptor)> = Vec::new();
     for ztoc in &index.ztocs {
         let Some(layer) = ztoc.annotations.get(LAYER_DIGEST) else {
             continue;
         };
-        let bytes = image.source.blob(&ztoc.digest, ztoc.size).await?;
-        let decoded = Ztoc::from_bytes(&bytes).map_err(|source| PipelineError::StoredZtoc {
-            digest: ztoc.digest.clone(),
-            source,
-        })?;
-        found.insert(layer.clone(), locate(&decoded, paths));
-    }
-    let mut artifacts = HashMap::new();
-    for descriptor in &index.prefetch {
-        let Some(layer) = descriptor.annotations.get(LAYER_DIGEST) else {
-            continue;
-        };
-        // An unreadable artifact has its own problem already; it covers nothing here.
-        if let Ok(bytes) = image.source.blob(&descriptor.digest, descriptor.size).await
-            && let Ok(artifact) = PrefetchArtifact::parse(&bytes)
-        {
-            artifacts.insert(layer.clone(), artifact);
+        let has_artifact = index
+            .prefetch
+            .iter()
+            .any(|p| p.annotations.get(LAYER_DIGEST) == Some(layer));
+        if (has_artifact || !paths.is_empty()) && !needed.iter().any(|(l, _)| l == layer) {
+            needed.push((layer, ztoc));
         }
     }
+    futures_util::stream::iter(needed)
+        .map(|(layer, ztoc)| async move {
+            (
+                layer,
+                (ztoc, stored::read(&image.source, ztoc, paths).await),
+            )
+        })
+        .buffer_unordered(READS_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// Why a layer's zTOC could not be used, as a verdict's problem.
+fn unusable(ztoc: &Descriptor, error: &PipelineError) -> String {
+    match error {
+        PipelineError::StoredZtoc { source, .. } => {
+            format!(
+                "its layer's zTOC {} cannot be decoded: {source}",
+                ztoc.digest
+            )
+        }
+        other => format!("its layer's zTOC {} cannot be read: {other}", ztoc.digest),
+    }
+}
+
+/// The verdict of `layer`'s artifact in `verdicts`, or one added for a layer that has none.
+fn verdict_of<'v>(verdicts: &'v mut Vec<PrefetchVerdict>, layer: &str) -> &'v mut PrefetchVerdict {
+    let at = match verdicts.iter().position(|v| v.layer == layer) {
+        Some(at) => at,
+        None => {
+            verdicts.push(PrefetchVerdict {
+                artifact: String::new(),
+                layer: layer.to_owned(),
+                span_ranges: 0,
+                spans: 0,
+                ztoc_spans: None,
+                problems: Vec::new(),
+            });
+            verdicts.len() - 1
+        }
+    };
+    &mut verdicts[at]
+}
+
+/// Adds to `verdicts` the `paths` found in a layer whose artifact does not cover them, each
+/// against the verdict of that artifact (one made up when the layer has none). A zTOC that
+/// cannot be read leaves its layer's coverage unknown, which is a problem too.
+fn check_coverage(
+    manifest: &ImageManifest,
+    index: &FoundIndex,
+    artifacts: &[Result<PrefetchArtifact, String>],
+    ztocs: &ZtocsByLayer<'_>,
+    paths: &[String],
+    verdicts: &mut Vec<PrefetchVerdict>,
+) {
+    for (layer, (ztoc, read)) in ztocs {
+        if let Err(e) = read {
+            let verdict = verdict_of(verdicts, layer);
+            let problem = unusable(ztoc, e);
+            // The artifact's own check said so already when there is one.
+            if !verdict.problems.contains(&problem) {
+                verdict.problems.push(problem);
+            }
+        }
+    }
+    // An unreadable artifact has its own problem already; it covers nothing here.
+    let by_layer: HashMap<String, PrefetchArtifact> = index
+        .prefetch
+        .iter()
+        .zip(artifacts)
+        .filter_map(|(descriptor, artifact)| {
+            let layer = descriptor.annotations.get(LAYER_DIGEST)?;
+            Some((layer.clone(), artifact.as_ref().ok()?.clone()))
+        })
+        .collect();
     let layers: Vec<PrefetchLayer<'_>> = manifest
         .layers
         .iter()
         .map(|layer| PrefetchLayer {
             digest: &layer.digest,
-            found: found.get(&layer.digest).map(Vec::as_slice),
+            found: ztocs
+                .get(layer.digest.as_str())
+                .and_then(|(_, read)| read.as_ref().ok())
+                .map(|ztoc| ztoc.located.as_slice()),
         })
         .collect();
-    for problem in uncovered(&layers, paths, &artifacts) {
+    for problem in uncovered(&layers, paths, &by_layer) {
         // A file in no layer with a zTOC gets no artifact: the build said so as it warned.
-        let Uncovered::NotCovered { layer, .. } = &problem else {
-            continue;
-        };
-        let layer = layer.clone();
-        let message = problem.to_string();
-        match verdicts.iter_mut().find(|v| v.layer == layer) {
-            Some(verdict) => verdict.problems.push(message),
-            None => verdicts.push(PrefetchVerdict {
-                artifact: String::new(),
-                layer,
-                span_ranges: 0,
-                spans: 0,
-                ztoc_spans: None,
-                problems: vec![message],
-            }),
+        if let Uncovered::NotCovered { layer, .. } = &problem {
+            let message = problem.to_string();
+            verdict_of(verdicts, layer).problems.push(message);
         }
     }
-    Ok(())
 }
 
-/// Reads the artifact and, when there is one, its layer's zTOC, and records what does not fit.
-async fn check_artifact(
-    image: &Image,
-    descriptor: &Descriptor,
-    ztoc: Option<&Descriptor>,
+/// Records what does not fit in `artifact` (read already) and, when there is one, its
+/// layer's zTOC.
+fn check_artifact(
+    artifact: &Result<PrefetchArtifact, String>,
+    ztoc: Option<&(&Descriptor, Result<StoredZtoc, PipelineError>)>,
     verdict: &mut PrefetchVerdict,
 ) {
-    let artifact = match image.source.blob(&descriptor.digest, descriptor.size).await {
-        Ok(bytes) => match PrefetchArtifact::parse(&bytes) {
-            Ok(artifact) => artifact,
-            Err(e) => return verdict.problems.push(e.to_string()),
-        },
-        Err(e) => {
-            return verdict
-                .problems
-                .push(format!("the artifact cannot be read: {e}"));
-        }
+    let artifact = match artifact {
+        Ok(artifact) => artifact,
+        Err(problem) => return verdict.problems.push(problem.clone()),
     };
     verdict.span_ranges = artifact.prefetch_spans.len();
     verdict.spans = artifact.total_spans();
-    let Some(ztoc) = ztoc else {
+    let Some((descriptor, read)) = ztoc else {
         return;
     };
-    let span_count = match image.source.blob(&ztoc.digest, ztoc.size).await {
-        Ok(bytes) => match Ztoc::from_bytes(&bytes) {
-            Ok(decoded) => decoded.span_count(),
-            Err(e) => {
-                return verdict.problems.push(format!(
-                    "its layer's zTOC {} cannot be decoded: {e}",
-                    ztoc.digest
-                ));
-            }
-        },
-        Err(e) => {
-            return verdict.problems.push(format!(
-                "its layer's zTOC {} cannot be read: {e}",
-                ztoc.digest
-            ));
-        }
+    let span_count = match read {
+        Ok(ztoc) => ztoc.span_count,
+        Err(e) => return verdict.problems.push(unusable(descriptor, e)),
     };
     verdict.ztoc_spans = Some(span_count);
     verdict.problems.extend(
