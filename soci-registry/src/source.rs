@@ -64,13 +64,14 @@ impl Source {
     pub async fn read_range(
         &self,
         digest: &str,
+        size: u64,
         offset: u64,
         len: u64,
     ) -> Result<Option<Bytes>, RegistryError> {
         match self {
             Source::Registry { client, repository } => {
                 client
-                    .read_blob_range(repository, digest, offset, len)
+                    .read_blob_range(repository, digest, size, offset, len)
                     .await
             }
             Source::Layout(layout) => {
@@ -226,7 +227,7 @@ impl soci_ztoc::ReadAt for BlobReader {
                 let len = READ_AHEAD.max(buf.len() as u64).min(self.size - offset);
                 let fetched = self
                     .runtime
-                    .block_on(self.source.read_range(&self.digest, offset, len))
+                    .block_on(self.source.read_range(&self.digest, self.size, offset, len))
                     .map_err(std::io::Error::other)?;
                 *cache = match fetched {
                     Some(bytes) => Cache::Window(offset, bytes),

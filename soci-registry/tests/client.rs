@@ -110,7 +110,7 @@ async fn blobs_and_manifests_round_trip(registry: Implementation) {
     // A range of the layer, unless the registry ignores ranges (ferro-oci-server answers 200
     // with the whole blob): then it says so, and remembers.
     let range = c
-        .read_blob_range("test/app", &layer_digest, 1000, 5000)
+        .read_blob_range("test/app", &layer_digest, layer.len() as u64, 1000, 5000)
         .await
         .unwrap();
     match registry {

@@ -51,6 +51,7 @@ fn count(seen: &[String], what: &str) -> usize {
 soci_registry::on_both_registries!(
     async ranges_go_straight_to_the_redirect_target_without_the_registrys_credentials,
     an_expired_redirect_is_resolved_again_mid_blob,
+    random_access_ranges_reuse_the_blobs_redirect,
 );
 
 /// One redirect for the whole blob; every range at the target, none of them with the
@@ -124,4 +125,36 @@ async fn an_expired_redirect_is_resolved_again_mid_blob(implementation: Implemen
         "{:#?}",
         proxy.seen()
     );
+}
+
+/// Random access through a zTOC reads a layer as many small ranges, each its own call: the
+/// blob's redirect is resolved by the first and remembered for the others, and asked for again
+/// once its signature expires, even by a client that retries nothing else.
+async fn random_access_ranges_reuse_the_blobs_redirect(implementation: Implementation) {
+    let data = random_blob(1 << 20);
+    let (_registry, proxy) = redirecting(implementation, 3, "t/r", &data).await;
+    let c = ranged_client(&proxy.addr.to_string(), 1, credentials());
+    let digest = soci_ztoc::sha256_digest(&data);
+    let size = data.len() as u64;
+    for (offset, len) in [
+        (0, 10),
+        (5000, 70_000),
+        (900_000, 1000),
+        (12, 1),
+        (1_048_000, 4096),
+    ] {
+        let got = c
+            .read_blob_range("t/r", &digest, size, offset, len)
+            .await
+            .unwrap()
+            .unwrap();
+        let end = (offset + len).min(size) as usize;
+        assert!(got == data[offset as usize..end], "bytes {offset}+{len}");
+    }
+    let seen = proxy.seen();
+    // Three reads on the first signature, the fourth refused (expired), two on the second.
+    assert_eq!(count(&seen, "-> Redirect"), 2, "{seen:#?}");
+    assert_eq!(count(&seen, "-> Expired"), 1, "{seen:#?}");
+    assert_eq!(count(&seen, "-> Pass (storage"), 5, "{seen:#?}");
+    assert_eq!(count(&seen, "authorization: true"), 0, "{seen:#?}");
 }

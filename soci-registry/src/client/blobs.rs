@@ -2,14 +2,12 @@
 //! and by range for random access through a zTOC.
 
 use bytes::Bytes;
-use reqwest::header::RANGE;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
 use super::transfer::{Sink, SpanEnd, Transfer};
-use super::transport::read_body;
 use super::{MAX_MANIFEST, RegistryClient, Scope};
 use crate::error::{RegistryError, check_blob_digest};
 
@@ -49,8 +47,11 @@ impl RegistryClient {
         Ok(Bytes::from(data))
     }
 
-    /// Reads `len` bytes of a blob at `offset` (a `Range` request), for random access through
-    /// a zTOC. The bytes cannot be checked against the blob's digest; span digests check them.
+    /// Reads `len` bytes of the blob `digest` of `size` bytes at `offset` (fewer at its end),
+    /// with a `Range` request, for random access through a zTOC. The bytes cannot be checked
+    /// against the blob's digest; span digests check them. A body cut short is resumed, and a
+    /// redirect to object storage is remembered for the blob's next ranges, as for
+    /// [`fetch_blob`](Self::fetch_blob).
     ///
     /// `None` when the registry does not serve ranges (it answered with the whole blob, now or
     /// before): read the blob whole with [`fetch_blob`](Self::fetch_blob) instead. The whole body
@@ -59,34 +60,27 @@ impl RegistryClient {
         &self,
         repository: &str,
         digest: &str,
+        size: u64,
         offset: u64,
         len: u64,
     ) -> Result<Option<Bytes>, RegistryError> {
         if self.ignores_ranges() {
             return Ok(None);
         }
-        if len == 0 {
+        let end = offset.saturating_add(len).min(size);
+        if offset >= end {
             return Ok(Some(Bytes::new()));
         }
-        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
-        let last = offset + len - 1;
-        let response = self
-            .send_expecting(
-                Method::GET,
-                &url,
-                &Scope::pull(repository),
-                &|rb| rb.header(RANGE, format!("bytes={offset}-{last}")),
-                &[StatusCode::OK, StatusCode::PARTIAL_CONTENT],
-            )
-            .await?;
-        if response.status() == StatusCode::OK {
-            self.ignores_ranges.store(true, Ordering::Relaxed);
-            return Ok(None);
-        }
-        let limit = usize::try_from(len).unwrap_or(usize::MAX);
-        match read_body(response, limit).await {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) => Err(e.into_error("GET", &url)),
+        let transfer = Transfer::new(self, repository, digest, size);
+        let mut bytes = Collect(Vec::with_capacity(
+            usize::try_from(end - offset).unwrap_or(0),
+        ));
+        match transfer
+            .read_span(offset, end, None, &mut 0, &mut bytes)
+            .await?
+        {
+            SpanEnd::Done | SpanEnd::Stopped => Ok(Some(Bytes::from(bytes.0))),
+            SpanEnd::Whole { .. } => Ok(None),
         }
     }
 
@@ -117,6 +111,16 @@ impl RegistryClient {
             return transfer.read_ranged(&chunks).await;
         }
         transfer.stream(0, None, Sha256::new(), &chunks).await
+    }
+}
+
+/// The sink of a range read for random access: its bytes, kept.
+struct Collect(Vec<u8>);
+
+impl Sink for Collect {
+    async fn take(&mut self, bytes: Bytes) -> bool {
+        self.0.extend_from_slice(&bytes);
+        true
     }
 }
 

@@ -132,6 +132,10 @@ pub struct RegistryClient {
     /// Set once the registry answered a `Range` request with the whole blob: HTTP allows it, and
     /// some registries and caches do it for every blob, so there is no point asking again.
     ignores_ranges: AtomicBool,
+    /// Where blob reads were redirected (object storage), by the blob's registry URL, so that
+    /// a later read of the same blob goes straight there: random access through a zTOC reads
+    /// a layer as many ranges, one call each. See `transfer`.
+    redirects: Mutex<HashMap<String, String>>,
 }
 
 /// What a request needs permission for.
@@ -206,6 +210,7 @@ impl RegistryClient {
             options,
             auth: Mutex::new(HashMap::new()),
             ignores_ranges: AtomicBool::new(false),
+            redirects: Mutex::new(HashMap::new()),
         })
     }
 

@@ -7,6 +7,11 @@
 //! `Authorization`: the URL's signature is the target's authorization, and the registry's token
 //! has no business there. A target answering 403 has let its signature expire: the registry is
 //! asked again, once for all the requests that saw that target.
+//!
+//! The client remembers a blob's target past its transfer, so that the next read of the blob
+//! starts there: random access reads a layer as many small ranges, each its own transfer. A
+//! remembered target that has expired is asked for again whatever the retry policy, since that
+//! is no failure of the read.
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -21,6 +26,10 @@ use crate::error::RegistryError;
 
 /// Redirects followed for one request before giving up, as browsers and reqwest do.
 const MAX_REDIRECTS: u32 = 10;
+
+/// Blob targets a client remembers; past this many it forgets them all (a long run reads many
+/// blobs once each, random access a few blobs many times).
+const REMEMBERED_TARGETS: usize = 256;
 
 /// Where a blob's requests go.
 #[derive(Clone)]
@@ -47,6 +56,8 @@ pub(super) struct Transfer<'c> {
     /// Held while the registry is asked where the blob is, so that concurrent requests wait
     /// for the answer (and the token it may have needed) instead of asking too.
     resolving: tokio::sync::Mutex<()>,
+    /// Whether the first target was remembered from an earlier read of the blob.
+    remembered: bool,
 }
 
 /// How reading a span ended, other than in an error.
@@ -78,13 +89,16 @@ impl<'c> Transfer<'c> {
         digest: &'c str,
         size: u64,
     ) -> Self {
+        let url = format!("{}/v2/{repository}/blobs/{digest}", client.base);
+        let remembered = lock(&client.redirects).get(&url).cloned();
         Transfer {
             client,
-            url: format!("{}/v2/{repository}/blobs/{digest}", client.base),
+            url,
             scope: Scope::pull(repository),
             digest,
             size,
-            target: Mutex::new((Target::Unresolved, 0)),
+            remembered: remembered.is_some(),
+            target: Mutex::new((remembered.map_or(Target::Unresolved, Target::Redirect), 0)),
             resolving: tokio::sync::Mutex::new(()),
         }
     }
@@ -250,9 +264,13 @@ impl<'c> Transfer<'c> {
                     return Ok(Answer::Whole(response));
                 }
                 StatusCode::FORBIDDEN
-                    if scope.is_none() && refused + 1 < self.client.options.retry.attempts =>
+                    if scope.is_none()
+                        && (self.remembered && generation == 0
+                            || refused + 1 < self.client.options.retry.attempts) =>
                 {
-                    refused += 1;
+                    if !(self.remembered && generation == 0) {
+                        refused += 1;
+                    }
                     tracing::debug!(
                         target: crate::HTTP_TARGET,
                         blob = self.digest,
@@ -268,22 +286,38 @@ impl<'c> Transfer<'c> {
     }
 
     fn target(&self) -> (Target, u64) {
-        self.target
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        lock(&self.target).clone()
     }
 
-    /// Sets the target, if it is still the one seen at `generation`.
+    /// Sets the target, if it is still the one seen at `generation`, and has the client
+    /// remember a redirect (or forget an expired one) for the blob's next read.
     fn retarget(&self, generation: u64, target: Target) {
-        let mut current = self
-            .target
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if current.1 == generation {
-            *current = (target, generation + 1);
+        let mut current = lock(&self.target);
+        if current.1 != generation {
+            return;
         }
+        let mut remembered = lock(&self.client.redirects);
+        match &target {
+            Target::Redirect(location) => {
+                if remembered.len() >= REMEMBERED_TARGETS {
+                    remembered.clear();
+                }
+                remembered.insert(self.url.clone(), location.clone());
+            }
+            Target::Unresolved | Target::Registry => {
+                remembered.remove(&self.url);
+            }
+        }
+        *current = (target, generation + 1);
     }
+}
+
+/// The guarded value, even if a thread panicked holding it (each value here is whole at all
+/// times).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What a request for bytes got.
