@@ -7,12 +7,9 @@ use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, R
 use tokio::sync::mpsc;
 
 fn client(reg: &TestRegistry, credentials: Credentials) -> RegistryClient {
-    let options = {
-        let mut options = ClientOptions::default();
-        options.plain_http = true;
-        options.credentials = credentials;
-        options
-    };
+    let mut options = ClientOptions::default();
+    options.plain_http = true;
+    options.credentials = credentials;
     RegistryClient::new(&reg.addr, options).unwrap()
 }
 

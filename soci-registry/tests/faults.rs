@@ -10,13 +10,10 @@ use soci_registry::testing::Implementation;
 use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError};
 
 fn client(addr: &str, attempts: u32) -> RegistryClient {
-    let options = {
-        let mut options = ClientOptions::default();
-        options.plain_http = true;
-        options.credentials = Credentials::Anonymous;
-        options.retry = quick_retries(attempts);
-        options
-    };
+    let mut options = ClientOptions::default();
+    options.plain_http = true;
+    options.credentials = Credentials::Anonymous;
+    options.retry = quick_retries(attempts);
     RegistryClient::new(addr, options).unwrap()
 }
 

@@ -118,12 +118,9 @@ async fn skopeo_reads_converted_layouts_and_archives() {
     let connection = Connection::default();
     let source: ImageRef = format!("oci:{}:v1", path.display()).parse().unwrap();
     let opened = connection.image(&source).await.unwrap();
-    let config = {
-        let mut config = BuildConfig::default();
-        config.span_size = soci_registry::SpanSize::checked(65536, true).unwrap();
-        config.min_layer_size = 100_000;
-        config
-    };
+    let mut config = BuildConfig::default();
+    config.span_size = soci_registry::SpanSize::checked(65536, true).unwrap();
+    config.min_layer_size = 100_000;
     let layout = format!("oci:{}:v1-soci", dir.path().join("out").display());
     let archive = format!(
         "oci-archive:{}:v1-soci",

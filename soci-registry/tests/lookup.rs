@@ -30,12 +30,9 @@ async fn converted(dir: &std::path::Path, image: TestImage) -> Image {
     image.write_layout(&path, "v1");
     let source = Source::Layout(OciLayout::open(&path).unwrap());
     let original = Image::open(source.clone(), Some("v1")).await.unwrap();
-    let config = {
-        let mut config = BuildConfig::default();
-        config.min_layer_size = 0;
-        config.span_size = soci_registry::SpanSize::checked(65536, true).unwrap();
-        config
-    };
+    let mut config = BuildConfig::default();
+    config.min_layer_size = 0;
+    config.span_size = soci_registry::SpanSize::checked(65536, true).unwrap();
     soci_registry::convert(
         &original,
         &Destination::layout(&path).unwrap(),

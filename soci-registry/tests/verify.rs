@@ -82,12 +82,9 @@ async fn indexes_are_found_and_verify_in_a_layout() {
 
     for (image, found) in [(&original, &v1), (&converted, &v2)] {
         for index in found {
-            let config = {
-                let mut config = VerifyConfig::default();
-                config.files = FileCheck::All;
-                config.concurrency = 2;
-                config
-            };
+            let mut config = VerifyConfig::default();
+            config.files = FileCheck::All;
+            config.concurrency = 2;
             let verdicts = verify(image, index, &config, quiet()).await.unwrap();
             assert_eq!(verdicts.len(), index.ztocs.len());
             for v in &verdicts {

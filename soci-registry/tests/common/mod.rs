@@ -13,30 +13,25 @@ use soci_registry::{
 
 /// Retries that wait milliseconds, not seconds.
 pub fn quick_retries(attempts: u32) -> RetryPolicy {
-    {
-        let mut retry = RetryPolicy::default();
-        retry.attempts = attempts;
-        retry.base_delay = Duration::from_millis(5);
-        retry.max_delay = Duration::from_millis(20);
-        retry
-    }
+    let mut retry = RetryPolicy::default();
+    retry.attempts = attempts;
+    retry.base_delay = Duration::from_millis(5);
+    retry.max_delay = Duration::from_millis(20);
+    retry
 }
 
 /// A client that reads blobs of 1 MiB and more as 256 KiB ranges, four at a time.
 pub fn ranged_client(addr: &str, attempts: u32, credentials: Credentials) -> RegistryClient {
-    let options = {
-        let mut options = ClientOptions::default();
-        options.plain_http = true;
-        options.credentials = credentials;
-        options.retry = quick_retries(attempts);
-        options.parallel = {
-            let mut parallel = ParallelReads::default();
-            parallel.connections = 4;
-            parallel.range_size = 256 << 10;
-            parallel.threshold = 1 << 20;
-            parallel
-        };
-        options
+    let mut options = ClientOptions::default();
+    options.plain_http = true;
+    options.credentials = credentials;
+    options.retry = quick_retries(attempts);
+    options.parallel = {
+        let mut parallel = ParallelReads::default();
+        parallel.connections = 4;
+        parallel.range_size = 256 << 10;
+        parallel.threshold = 1 << 20;
+        parallel
     };
     RegistryClient::new(addr, options).unwrap()
 }
