@@ -165,11 +165,8 @@ async fn fetching_detects_a_wrong_digest(registry: Implementation) {
 
 async fn basic_auth(registry: Implementation) {
     let reg = registry.start_with_user("testuser", "testpass");
-    let quick = {
-        let mut retry = RetryPolicy::default();
-        retry.attempts = 1;
-        retry
-    };
+    let mut quick = RetryPolicy::default();
+    quick.attempts = 1;
     let anonymous = RegistryClient::new(&reg.addr, {
         let mut options = ClientOptions::default();
         options.plain_http = true;

@@ -239,11 +239,8 @@ async fn converting_a_layout_in_place_then_again_changes_nothing() {
     assert_eq!(again.bytes_indexed, 0);
 
     // Forced, everything is built again, to the same bytes.
-    let forced = {
-        let mut config = config();
-        config.force = true;
-        config
-    };
+    let mut forced = config();
+    forced.force = true;
     let destination = Destination::layout(&path).unwrap();
     let rebuilt = soci_registry::convert(&opened, &destination, &tag("v1-soci"), &forced, quiet())
         .await
@@ -281,11 +278,8 @@ async fn converting_in_a_registry_tags_the_soci_image_last(implementation: Imple
 
     // Only arm64, to another repository of the same registry: blobs are mounted, and amd64's
     // manifest is still rewritten and carried along.
-    let arm64_only = {
-        let mut config = config();
-        config.platforms = vec!["linux/arm64".parse::<Platform>().unwrap()];
-        config
-    };
+    let mut arm64_only = config();
+    arm64_only.platforms = vec!["linux/arm64".parse::<Platform>().unwrap()];
     let elsewhere = Destination::Registry {
         client: client.clone(),
         repository: "mirror/app".into(),
@@ -451,11 +445,8 @@ async fn failures_leave_the_destination_as_it_was() {
     .unwrap_err();
     assert!(matches!(err, PipelineError::NoZtocs), "{err}");
     assert!(OciLayout::open(&path).unwrap().resolve(Some("s")).is_err());
-    let allow = {
-        let mut config = config();
-        config.allow_empty = true;
-        config
-    };
+    let mut allow = config();
+    allow.allow_empty = true;
     let report = soci_registry::convert(
         &image,
         &Destination::layout(&path).unwrap(),
@@ -478,11 +469,8 @@ async fn failures_leave_the_destination_as_it_was() {
     assert!(matches!(err, PipelineError::NoZtocs), "{err}");
 
     // A platform the image does not have.
-    let arm = {
-        let mut config = config();
-        config.platforms = vec!["linux/arm64".parse().unwrap()];
-        config
-    };
+    let mut arm = config();
+    arm.platforms = vec!["linux/arm64".parse().unwrap()];
     let err = soci_registry::convert(
         &image,
         &Destination::layout(&path).unwrap(),

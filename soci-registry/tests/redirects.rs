@@ -129,7 +129,8 @@ async fn an_expired_redirect_is_resolved_again_mid_blob(implementation: Implemen
 
 /// Random access through a zTOC reads a layer as many small ranges, each its own call: the
 /// blob's redirect is resolved by the first and remembered for the others, and asked for again
-/// once its signature expires, even by a client that retries nothing else.
+/// once it fails (its signature expired, or anything else), even by a client that retries
+/// nothing else.
 async fn random_access_ranges_reuse_the_blobs_redirect(implementation: Implementation) {
     let data = random_blob(1 << 20);
     let (_registry, proxy) = redirecting(implementation, 3, "t/r", &data).await;
@@ -157,4 +158,15 @@ async fn random_access_ranges_reuse_the_blobs_redirect(implementation: Implement
     assert_eq!(count(&seen, "-> Expired"), 1, "{seen:#?}");
     assert_eq!(count(&seen, "-> Pass (storage"), 5, "{seen:#?}");
     assert_eq!(count(&seen, "authorization: true"), 0, "{seen:#?}");
+
+    // A remembered target that fails otherwise (here a 404) is dropped the same way.
+    proxy.inject("GET", "/storage/", &[Fault::Status(404)]);
+    let got = c.read_blob_range("t/r", &digest, size, 100, 50).await;
+    assert!(got.unwrap().unwrap() == data[100..150]);
+    assert_eq!(
+        count(&proxy.seen(), "-> Redirect"),
+        3,
+        "{:#?}",
+        proxy.seen()
+    );
 }

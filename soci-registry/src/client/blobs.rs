@@ -72,8 +72,9 @@ impl RegistryClient {
             return Ok(Some(Bytes::new()));
         }
         let transfer = Transfer::new(self, repository, digest, size);
+        // Grown as bytes come, beyond a first allocation that a caller's length cannot inflate.
         let mut bytes = Collect(Vec::with_capacity(
-            usize::try_from(end - offset).unwrap_or(0),
+            usize::try_from(end - offset).unwrap_or(0).min(MAX_MANIFEST),
         ));
         match transfer
             .read_span(offset, end, None, &mut 0, &mut bytes)

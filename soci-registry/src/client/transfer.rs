@@ -10,8 +10,8 @@
 //!
 //! The client remembers a blob's target past its transfer, so that the next read of the blob
 //! starts there: random access reads a layer as many small ranges, each its own transfer. A
-//! remembered target that has expired is asked for again whatever the retry policy, since that
-//! is no failure of the read.
+//! remembered target that fails in any way (expired, gone, unreachable) is dropped and the
+//! registry asked again, whatever the retry policy, since that is no failure of the read.
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -238,10 +238,22 @@ impl<'c> Transfer<'c> {
                 }
                 _ => None,
             };
-            let response = self
+            // A target remembered from an earlier read may be dead by now, whatever the
+            // reason (an expired signature, a store that says so otherwise): it gets one
+            // failure, free of the retry policy, before the registry is asked again.
+            let from_memory = self.remembered && generation == 0;
+            let response = match self
                 .client
                 .send_via(http, Method::GET, url, scope, &build)
-                .await?;
+                .await
+            {
+                Ok(response) => response,
+                Err(_) if from_memory => {
+                    self.forget_remembered();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if let Some(location) = redirect_location(&response, url)? {
                 hops += 1;
                 if hops > MAX_REDIRECTS {
@@ -263,14 +275,11 @@ impl<'c> Transfer<'c> {
                     self.client.ignores_ranges.store(true, Ordering::Relaxed);
                     return Ok(Answer::Whole(response));
                 }
+                _ if from_memory => self.forget_remembered(),
                 StatusCode::FORBIDDEN
-                    if scope.is_none()
-                        && (self.remembered && generation == 0
-                            || refused + 1 < self.client.options.retry.attempts) =>
+                    if scope.is_none() && refused + 1 < self.client.options.retry.attempts =>
                 {
-                    if !(self.remembered && generation == 0) {
-                        refused += 1;
-                    }
+                    refused += 1;
                     tracing::debug!(
                         target: crate::HTTP_TARGET,
                         blob = self.digest,
@@ -289,6 +298,16 @@ impl<'c> Transfer<'c> {
         lock(&self.target).clone()
     }
 
+    /// Drops the remembered first target, which failed: the registry is asked again.
+    fn forget_remembered(&self) {
+        tracing::debug!(
+            target: crate::HTTP_TARGET,
+            blob = self.digest,
+            "the redirect target remembered from an earlier read failed: asking the registry again"
+        );
+        self.retarget(0, Target::Unresolved);
+    }
+
     /// Sets the target, if it is still the one seen at `generation`, and has the client
     /// remember a redirect (or forget an expired one) for the blob's next read.
     fn retarget(&self, generation: u64, target: Target) {
@@ -297,16 +316,19 @@ impl<'c> Transfer<'c> {
             return;
         }
         let mut remembered = lock(&self.client.redirects);
-        match &target {
-            Target::Redirect(location) => {
+        match (&current.0, &target) {
+            (_, Target::Redirect(location)) => {
                 if remembered.len() >= REMEMBERED_TARGETS {
                     remembered.clear();
                 }
                 remembered.insert(self.url.clone(), location.clone());
             }
-            Target::Unresolved | Target::Registry => {
+            // Only the target that failed here is forgotten: another read of the blob may have
+            // remembered a newer one meanwhile.
+            (Target::Redirect(failed), _) if remembered.get(&self.url) == Some(failed) => {
                 remembered.remove(&self.url);
             }
+            _ => {}
         }
         *current = (target, generation + 1);
     }

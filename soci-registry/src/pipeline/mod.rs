@@ -24,8 +24,6 @@ mod write;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use futures_util::{StreamExt, TryStreamExt};
-
 use soci_core::prefetch::{Prefetch, PrefetchSpan};
 use soci_core::{
     BuildConfig, BuiltFacts, ImageManifest, Plan, PlannedPlatform, PlatformManifest, Step,
@@ -128,15 +126,7 @@ async fn index_platforms(
         .into_iter()
         .filter_map(|ztoc| reusable.by_ztoc(&ztoc.digest))
         .collect();
-    let paths_ref = &paths;
-    let read: Vec<(String, stored::StoredZtoc)> = futures_util::stream::iter(needing_xattrs)
-        .map(|candidate| async move {
-            let ztoc = stored::read(&candidate.origin, &candidate.descriptor, paths_ref).await?;
-            Ok::<_, PipelineError>((candidate.descriptor.digest.clone(), ztoc))
-        })
-        .buffer_unordered(config.concurrency.max(1))
-        .try_collect()
-        .await?;
+    let read = stored::read_each(needing_xattrs, &paths, config.concurrency).await?;
     let mut xattr_verdicts = HashMap::new();
     let mut located = HashMap::new();
     for (digest, ztoc) in read {

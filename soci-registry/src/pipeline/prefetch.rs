@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use serde::Serialize;
 use soci_core::prefetch::{
     Prefetch, PrefetchArtifact, PrefetchLayer, Uncovered, clean_prefetch_paths, prefetch_artifacts,
@@ -42,16 +42,12 @@ pub(super) async fn add_artifacts(
         .iter()
         .filter(|c| !indexed.located.contains_key(&c.descriptor.digest))
         .collect();
-    let paths_ref = &paths;
-    let searched: Vec<_> = futures_util::stream::iter(unsearched)
-        .map(|candidate| async move {
-            let ztoc = stored::read(&candidate.origin, &candidate.descriptor, paths_ref).await?;
-            Ok::<_, PipelineError>((candidate.descriptor.digest.clone(), ztoc.located))
-        })
-        .buffer_unordered(config.concurrency.max(1))
-        .try_collect()
-        .await?;
-    indexed.located.extend(searched);
+    let searched = stored::read_each(unsearched, &paths, config.concurrency).await?;
+    indexed.located.extend(
+        searched
+            .into_iter()
+            .map(|(digest, ztoc)| (digest, ztoc.located)),
+    );
     for (work, made) in indexed.platforms.iter().zip(&mut indexed.prefetch) {
         let layers: Vec<PrefetchLayer<'_>> = work
             .report
@@ -164,7 +160,7 @@ pub async fn verify_prefetch(
             ztoc_spans: None,
             problems: Vec::new(),
         };
-        let ztoc = layer.and_then(|layer| ztocs.get(layer.as_str()));
+        let ztoc = layer.and_then(|layer| ztocs.of(layer));
         match layer {
             None => verdict
                 .problems
@@ -208,8 +204,19 @@ async fn read_artifacts(
 /// Blobs a check reads at once.
 const READS_AT_ONCE: usize = 8;
 
-/// A zTOC of the index as the checks see it, by the layer digest it is annotated with.
-type ZtocsByLayer<'i> = HashMap<&'i str, (&'i Descriptor, Result<StoredZtoc, PipelineError>)>;
+/// The zTOCs of the index the checks read, in the index's order, each with the layer digest
+/// it is annotated with.
+struct ZtocsByLayer<'i>(Vec<(&'i str, &'i Descriptor, Result<StoredZtoc, PipelineError>)>);
+
+impl ZtocsByLayer<'_> {
+    /// The zTOC of `layer`, as read.
+    fn of(&self, layer: &str) -> Option<(&Descriptor, &Result<StoredZtoc, PipelineError>)> {
+        self.0
+            .iter()
+            .find(|(l, ..)| *l == layer)
+            .map(|(_, ztoc, read)| (*ztoc, read))
+    }
+}
 
 /// The zTOCs the checks need, each read once and searched for `paths`: those of layers with an
 /// artifact, and every one when files are given. A layer listed twice keeps its first zTOC.
@@ -231,16 +238,14 @@ async fn read_ztocs<'i>(
             needed.push((layer, ztoc));
         }
     }
-    futures_util::stream::iter(needed)
+    let read = futures_util::stream::iter(needed)
         .map(|(layer, ztoc)| async move {
-            (
-                layer,
-                (ztoc, stored::read(&image.source, ztoc, paths).await),
-            )
+            (layer, ztoc, stored::read(&image.source, ztoc, paths).await)
         })
-        .buffer_unordered(READS_AT_ONCE)
+        .buffered(READS_AT_ONCE)
         .collect()
-        .await
+        .await;
+    ZtocsByLayer(read)
 }
 
 /// Why a layer's zTOC could not be used, as a verdict's problem.
@@ -286,7 +291,7 @@ fn check_coverage(
     paths: &[String],
     verdicts: &mut Vec<PrefetchVerdict>,
 ) {
-    for (layer, (ztoc, read)) in ztocs {
+    for (layer, ztoc, read) in &ztocs.0 {
         if let Err(e) = read {
             let verdict = verdict_of(verdicts, layer);
             let problem = unusable(ztoc, e);
@@ -312,7 +317,7 @@ fn check_coverage(
         .map(|layer| PrefetchLayer {
             digest: &layer.digest,
             found: ztocs
-                .get(layer.digest.as_str())
+                .of(&layer.digest)
                 .and_then(|(_, read)| read.as_ref().ok())
                 .map(|ztoc| ztoc.located.as_slice()),
         })
@@ -330,7 +335,7 @@ fn check_coverage(
 /// layer's zTOC.
 fn check_artifact(
     artifact: &Result<PrefetchArtifact, String>,
-    ztoc: Option<&(&Descriptor, Result<StoredZtoc, PipelineError>)>,
+    ztoc: Option<(&Descriptor, &Result<StoredZtoc, PipelineError>)>,
     verdict: &mut PrefetchVerdict,
 ) {
     let artifact = match artifact {

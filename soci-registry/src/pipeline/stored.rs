@@ -2,11 +2,13 @@
 //! each is fetched and decoded once, and the decoding (CPU work for a zTOC of many files) runs
 //! off the async threads.
 
+use futures_util::{StreamExt, TryStreamExt};
 use soci_core::Descriptor;
 use soci_core::prefetch::{PrefetchSpan, locate};
 use soci_ztoc::Ztoc;
 
 use super::PipelineError;
+use super::reuse::Candidate;
 use crate::source::Source;
 
 /// What a stored zTOC says, as far as the pipeline asks.
@@ -43,4 +45,20 @@ pub(super) async fn read(
         }),
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     }
+}
+
+/// Reads each of the earlier zTOCs `candidates`, `concurrency` at once, with its digest.
+pub(super) async fn read_each<'c>(
+    candidates: impl IntoIterator<Item = &'c Candidate>,
+    paths: &[String],
+    concurrency: usize,
+) -> Result<Vec<(String, StoredZtoc)>, PipelineError> {
+    futures_util::stream::iter(candidates)
+        .map(|candidate| async move {
+            let ztoc = read(&candidate.origin, &candidate.descriptor, paths).await?;
+            Ok((candidate.descriptor.digest.clone(), ztoc))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await
 }

@@ -7,9 +7,7 @@ pub mod faults;
 use std::time::Duration;
 
 use bytes::Bytes;
-use soci_registry::{
-    ClientOptions, Credentials, ParallelReads, RegistryClient, RegistryError, RetryPolicy,
-};
+use soci_registry::{ClientOptions, Credentials, RegistryClient, RegistryError, RetryPolicy};
 
 /// Retries that wait milliseconds, not seconds.
 pub fn quick_retries(attempts: u32) -> RetryPolicy {
@@ -26,13 +24,9 @@ pub fn ranged_client(addr: &str, attempts: u32, credentials: Credentials) -> Reg
     options.plain_http = true;
     options.credentials = credentials;
     options.retry = quick_retries(attempts);
-    options.parallel = {
-        let mut parallel = ParallelReads::default();
-        parallel.connections = 4;
-        parallel.range_size = 256 << 10;
-        parallel.threshold = 1 << 20;
-        parallel
-    };
+    options.parallel.connections = 4;
+    options.parallel.range_size = 256 << 10;
+    options.parallel.threshold = 1 << 20;
     RegistryClient::new(addr, options).unwrap()
 }
 
