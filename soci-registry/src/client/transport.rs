@@ -298,10 +298,25 @@ async fn error_message(response: Response) -> (Option<String>, String) {
         }
         return (code, message);
     }
-    let text = String::from_utf8_lossy(&body[..body.len().min(300)])
-        .trim()
-        .to_owned();
-    (None, text)
+    let text = String::from_utf8_lossy(&body);
+    if let Some(code) = xml_element(&text, "Code") {
+        // Object storage (S3, behind a redirect) answers in XML, with the request's key id,
+        // string to sign and signature beside the code: only the code and message are kept.
+        let message = xml_element(&text, "Message").unwrap_or_default();
+        return (Some(code.to_owned()), message.to_owned());
+    }
+    let mut end = text.len().min(300);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (None, text[..end].trim().to_owned())
+}
+
+/// The text of the first `<name>` element of an XML document.
+fn xml_element<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+    let len = text[start..].find(&format!("</{name}>"))?;
+    Some(text[start..start + len].trim())
 }
 
 /// One line per request for `-vv` (target [`crate::HTTP_TARGET`]): what was asked and how it
@@ -418,6 +433,31 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn object_storage_errors_keep_only_their_code_and_message() {
+        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch\
+            </Code><Message>The request signature we calculated does not match</Message>\
+            <AWSAccessKeyId>AKIAEXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\
+            </StringToSign><SignatureProvided>0123abcd</SignatureProvided></Error>";
+        let response = hyper::Response::builder().status(403).body(body).unwrap();
+        let error =
+            status_error(Response::from(response), &Method::GET, "https://s3/x?sig=1").await;
+        let text = error.to_string();
+        assert!(
+            text.contains("SignatureDoesNotMatch")
+                && text.contains("does not match")
+                && !text.contains("AKIA")
+                && !text.contains("0123abcd")
+                && !text.contains("sig="),
+            "{text}"
+        );
+        // Other text is kept, cut at a character boundary.
+        let long = "é".repeat(400);
+        let response = hyper::Response::builder().status(500).body(long).unwrap();
+        let error = status_error(Response::from(response), &Method::GET, "https://r/x").await;
+        assert!(error.to_string().contains(&"é".repeat(150)), "{error}");
+    }
 
     #[tokio::test]
     async fn transport_errors_leave_out_the_query_string() {
