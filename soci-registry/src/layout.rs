@@ -323,9 +323,22 @@ impl LayoutWriter {
         self.entries.push((None, descriptor));
     }
 
-    /// Writes `index.json` (merged with the existing one) in one rename, and moves a new layout
-    /// into place. Before this, the target is as it was.
+    /// Writes `index.json` (merged with the existing one, under a lock that other writers of
+    /// the layout take too) in one rename, and moves a new layout into place. Before this, the
+    /// target is as it was.
     pub fn commit(mut self) -> Result<(), RegistryError> {
+        // Writers of one existing layout (two runs at once) read, merge and replace its
+        // `index.json` one at a time, so that neither loses the other's names. The lock is on
+        // `oci-layout`, which every layout has and no writer replaces; a new layout is this
+        // writer's own until it is renamed into place.
+        let _exclusive = if self.new {
+            None
+        } else {
+            let marker = self.work.join(LAYOUT_FILE);
+            let file = std::fs::File::open(&marker).map_err(io_error(&marker))?;
+            file.lock().map_err(io_error(&marker))?;
+            Some(file)
+        };
         let index_path = self.work.join(INDEX_FILE);
         let mut index = match std::fs::read(&index_path) {
             Ok(bytes) => {
@@ -413,11 +426,29 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, RegistryError> {
     let name = path
         .file_name()
         .map_or("file".into(), |n| n.to_string_lossy());
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
+    shared(tempfile::Builder::new().prefix(&format!(".{name}.")), 0o666)
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io_error(dir))
+}
+
+/// `builder` made to create with `mode` less the umask, as other tools create a layout's files
+/// and folders, rather than tempfile's owner-only default: a layout is read by skopeo and
+/// containerd, often as another user.
+pub(crate) fn shared<'b, 'p>(
+    builder: &'b mut tempfile::Builder<'p, 'p>,
+    mode: u32,
+) -> &'b mut tempfile::Builder<'p, 'p> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        builder
+    }
 }
 
 /// Moves a finished temporary file to `path`, durably.
@@ -521,6 +552,63 @@ mod tests {
             layout.resolve(None).unwrap().name.as_deref(),
             Some("latest")
         );
+    }
+
+    /// Blobs, `index.json` and a new layout's folder get the permissions any file and folder
+    /// made by this process get (the umask's), not tempfile's owner-only ones.
+    #[cfg(unix)]
+    #[test]
+    fn a_layout_is_as_readable_as_any_file_the_user_makes() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| path.metadata().unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("plain"), b"").unwrap();
+        std::fs::create_dir(dir.path().join("folder")).unwrap();
+        let root = dir.path().join("img");
+        let blob = br#"{"a":1}"#;
+        let mut w = LayoutWriter::open(&root).unwrap();
+        w.write_blob(&soci_ztoc::sha256_digest(blob), blob).unwrap();
+        w.name(descriptor(blob), "v1");
+        w.commit().unwrap();
+        let file = mode(&dir.path().join("plain"));
+        assert_eq!(mode(&root), mode(&dir.path().join("folder")));
+        assert_eq!(mode(&root.join(INDEX_FILE)), file);
+        assert_eq!(mode(&root.join(LAYOUT_FILE)), file);
+        assert_eq!(
+            mode(&blob_path(&root, &soci_ztoc::sha256_digest(blob)).unwrap()),
+            file
+        );
+    }
+
+    #[test]
+    fn writers_committing_to_one_layout_at_once_keep_every_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let blob = br#"{"a":1}"#;
+        let mut w = LayoutWriter::open(dir.path()).unwrap();
+        w.write_blob(&soci_ztoc::sha256_digest(blob), blob).unwrap();
+        w.name(descriptor(blob), "base");
+        w.commit().unwrap();
+        let writers = 6;
+        for round in 0..10 {
+            let start = std::sync::Barrier::new(writers);
+            std::thread::scope(|threads| {
+                for i in 0..writers {
+                    let (start, root) = (&start, dir.path());
+                    threads.spawn(move || {
+                        let mut w = LayoutWriter::open(root).unwrap();
+                        w.name(descriptor(blob), &format!("r{round}-w{i}"));
+                        start.wait();
+                        w.commit().unwrap();
+                    });
+                }
+            });
+            let names = OciLayout::open(dir.path())
+                .unwrap()
+                .entries()
+                .unwrap()
+                .len();
+            assert_eq!(names, 1 + (round + 1) * writers, "round {round}");
+        }
     }
 
     #[test]

@@ -37,8 +37,7 @@ impl Staging {
             let path = path.to_path_buf();
             move |source| RegistryError::Io { path, source }
         };
-        let path = tempfile::Builder::new()
-            .prefix(&prefix)
+        let path = crate::layout::shared(tempfile::Builder::new().prefix(&prefix), 0o777)
             .tempdir_in(parent)
             .map_err(io(parent))?
             .keep();
