@@ -132,6 +132,27 @@ async fn several_platforms_need_one_chosen() {
     );
 }
 
+/// Platforms with the same layers get the same SOCI index (a V2 index names no subject): it is
+/// found once per platform, so each platform can be chosen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platforms_sharing_one_soci_index_are_each_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = layer(&[("a", b"same\n")]);
+    let amd64 = PlatformImage::new(false, "amd64", vec![shared.clone()]);
+    let arm64 = PlatformImage::new(false, "arm64", vec![shared]);
+    let image = converted(dir.path(), TestImage::multi(false, vec![amd64, arm64])).await;
+
+    let all = find_indexes_for(&image, &[]).await.unwrap();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].index.digest, all[1].index.digest);
+    assert_ne!(all[0].manifest.digest, all[1].manifest.digest);
+    let arm = find_indexes_for(&image, &[platform("linux/arm64")])
+        .await
+        .unwrap();
+    assert_eq!(arm.len(), 1);
+    assert_eq!(arm[0].platform, Some(platform("linux/arm64")));
+}
+
 fn tag(tag: &str) -> soci_registry::Tag {
     tag.parse().unwrap()
 }

@@ -87,7 +87,8 @@ pub async fn find_indexes(image: &Image) -> Result<Vec<FoundIndex>, PipelineErro
 }
 
 /// Adds the index `index` of `manifest` (of a version, for a platform) if it is a SOCI index
-/// of that version (a V1 index must name `manifest` as its subject) and not found already. An
+/// of that version (a V1 index must name `manifest` as its subject) and not found for
+/// `manifest` already. An
 /// index that is gone adds nothing.
 async fn add(
     found: &mut Vec<FoundIndex>,
@@ -96,7 +97,12 @@ async fn add(
     index: &Descriptor,
     manifest: &Descriptor,
 ) -> Result<(), PipelineError> {
-    if found.iter().any(|f| f.index.digest == index.digest) {
+    // One index can serve several platforms (the same layers give the same V2 index, which
+    // names no subject): it is found once per manifest it indexes.
+    if found
+        .iter()
+        .any(|f| f.index.digest == index.digest && f.manifest.digest == manifest.digest)
+    {
         return Ok(());
     }
     let stored = match source.manifest(&index.digest, OCI_MANIFEST).await {
