@@ -56,6 +56,9 @@ pub struct LayoutEntry {
     pub size: u64,
     /// Its `org.opencontainers.image.ref.name`, if any.
     pub name: Option<String>,
+    /// Its `artifactType` (empty for an image): a SOCI index V1 manifest is listed, unnamed,
+    /// to keep it reachable.
+    pub artifact_type: String,
 }
 
 /// An OCI image layout directory to read from.
@@ -121,6 +124,7 @@ impl OciLayout {
                         .as_u64()
                         .ok_or_else(|| invalid(&path, "a manifest without size"))?,
                     name: m["annotations"][REF_NAME].as_str().map(str::to_owned),
+                    artifact_type: m["artifactType"].as_str().unwrap_or_default().to_owned(),
                 })
             })
             .collect()
@@ -138,6 +142,12 @@ impl OciLayout {
                     invalid(&self.root, format!("no image named {name:?} in index.json"))
                 }),
             None if entries.is_empty() => Err(invalid(&self.root, "index.json lists no image")),
+            None if entries
+                .iter()
+                .all(|e| e.name.is_none() && e.artifact_type == soci_core::SOCI_INDEX_V1) =>
+            {
+                Err(self.only_soci_indexes(&entries))
+            }
             None => {
                 // Unnamed entries beside named ones are SOCI index V1 manifests listed to keep
                 // them reachable, not images to choose from.
@@ -166,6 +176,36 @@ impl OciLayout {
                     .ok_or_else(|| invalid(&self.root, "index.json lists no image"))
             }
         }
+    }
+
+    /// Why a layout that lists only SOCI index V1 manifests (what `create` writes into a new
+    /// layout beside the image, which it does not name) has no image to choose: with the
+    /// images they index, to name one by digest.
+    fn only_soci_indexes(&self, entries: &[LayoutEntry]) -> RegistryError {
+        let mut subjects: Vec<String> = Vec::new();
+        for entry in entries {
+            let subject = self
+                .read_blob(&entry.digest, entry.size)
+                .ok()
+                .and_then(|bytes| soci_core::ImageManifest::parse(&bytes).ok())
+                .and_then(|manifest| manifest.subject)
+                .map(|subject| subject.digest);
+            if let Some(subject) = subject.filter(|s| !subjects.contains(s)) {
+                subjects.push(subject);
+            }
+        }
+        let which = match subjects.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (oci:DIR:{one})"),
+            many => format!(" (one of {})", many.join(", ")),
+        };
+        invalid(
+            &self.root,
+            format!(
+                "index.json names no image, only SOCI index V1 manifests; say which image by \
+                 digest{which}"
+            ),
+        )
     }
 
     /// Where a blob is stored.

@@ -121,6 +121,45 @@ async fn indexes_are_found_and_verify_in_a_layout() {
     assert!(verdicts[1].is_ok());
 }
 
+/// `create` into a new layout writes the images' manifests and blobs and names only their SOCI
+/// indexes V1: opened without a name, the layout says so and which images by digest, and each
+/// opens by that digest with its index found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layout_of_soci_indexes_v1_says_which_images_they_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img");
+    image().write_layout(&path, "v1");
+    let source = Source::Layout(OciLayout::open(&path).unwrap());
+    let original = Image::open(source, Some("v1")).await.unwrap();
+    let out = dir.path().join("out");
+    let report = soci_registry::create(
+        &original,
+        &Destination::layout(&out).unwrap(),
+        &config(),
+        quiet(),
+    )
+    .await
+    .unwrap();
+    let out = Source::Layout(OciLayout::open(&out).unwrap());
+    let err = match Image::open(out.clone(), None).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("an image was chosen"),
+    };
+    assert!(
+        err.contains("names no image, only SOCI index V1 manifests; say which image by digest"),
+        "{err}"
+    );
+    for platform in &report.platforms {
+        assert!(err.contains(&platform.manifest), "{err}");
+        let image = Image::open(out.clone(), Some(platform.manifest.as_str()))
+            .await
+            .unwrap();
+        let found = find_indexes(&image).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].version, IndexVersion::V1);
+    }
+}
+
 soci_registry::on_both_registries!(
     async verification_reads_spans_from_a_registry,
 );
