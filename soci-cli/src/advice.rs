@@ -2,7 +2,7 @@
 //! it, chosen from the typed errors the libraries return (the message itself already says what
 //! failed).
 
-use soci_core::{PlanError, SpanSizeError};
+use soci_core::{PlanError, SkipReason, SpanSizeError};
 use soci_registry::{LayerError, LookupError, PipelineError, RegistryError};
 
 use crate::build::Retag;
@@ -174,13 +174,35 @@ fn write_failure(e: &std::io::Error) -> Option<String> {
 fn pipeline(e: &PipelineError, plain_http: &PlainHttp) -> Vec<String> {
     match e {
         PipelineError::Registry(e) => registry(e, plain_http, false).into_iter().collect(),
-        PipelineError::NoZtocs => vec![format!(
-            "a layer gets a zTOC only if its compressed size is at least --min-layer-size \
-             (default {} bytes = 10 MiB) and it is a tar or gzip layer; lower it (e.g. \
-             --min-layer-size 0) to index smaller layers, or, for convert, pass --allow-empty \
-             to write the SOCI-enabled image anyway",
-            soci_core::DEFAULT_MIN_LAYER_SIZE
-        )],
+        PipelineError::NoZtocs { skipped } => {
+            let mut advice = Vec::new();
+            if skipped
+                .iter()
+                .any(|r| matches!(r, SkipReason::TooSmall { .. }))
+            {
+                advice.push(format!(
+                    "a layer gets a zTOC only if its compressed size is at least \
+                     --min-layer-size (default {} bytes = 10 MiB); lower it (e.g. \
+                     --min-layer-size 0) to index smaller layers",
+                    soci_core::DEFAULT_MIN_LAYER_SIZE
+                ));
+            }
+            if skipped
+                .iter()
+                .any(|r| matches!(r, SkipReason::UnsupportedCompression { .. }))
+            {
+                advice.push(
+                    "SOCI reads tar and gzip layers only: build and push the image with gzip \
+                     layers (e.g. docker buildx build --output \
+                     type=image,compression=gzip,force-compression=true)"
+                        .into(),
+                );
+            }
+            advice.push(
+                "or, for convert, pass --allow-empty to write the SOCI-enabled image anyway".into(),
+            );
+            advice
+        }
         PipelineError::Plan(PlanError::PlatformNotFound { .. }) => vec![
             "name one of the image's platforms with --platform, or leave it out to index them all"
                 .into(),

@@ -15,7 +15,7 @@
 //!
 //! ```
 //! use soci_core::{BuildConfig, BuiltFacts, Descriptor, ImageManifest, IndexVersion, Plan,
-//!     PlatformManifest, Step, soci_index};
+//!     PlatformManifest, SkipReason, Step, soci_index};
 //!
 //! // An image manifest with one big gzip layer and one too small to index.
 //! let layer = |name: &[u8], size| Descriptor {
@@ -34,7 +34,7 @@
 //! // Plan: no earlier zTOCs to reuse, so the big layer is built and the small one skipped.
 //! let plan = Plan::new(vec![(entry, manifest)], &BuildConfig::default(), |_| None)?;
 //! assert_eq!(plan.builds.len(), 1);
-//! assert!(matches!(&plan.platforms[0].steps[1], Step::Skip(reason) if reason.contains("min-layer-size")));
+//! assert!(matches!(&plan.platforms[0].steps[1], Step::Skip(SkipReason::TooSmall { .. })));
 //!
 //! // The I/O crate builds the zTOC and hands back what it is; the plan gives the index.
 //! let built = BuiltFacts { digest: Descriptor::of("", b"ztoc").digest, size: 4, xattrs_can_be_disabled: false };

@@ -16,7 +16,7 @@ use crate::descriptor::{Descriptor, Platform};
 use crate::index::{BUILD_TOOL, DISABLE_XATTRS, LAYER_DIGEST, SPAN_SIZE, ztoc_descriptor};
 use crate::manifest::ImageManifest;
 use crate::media_type::{SOCI_INDEX_V1, SOCI_INDEX_V2, ZTOC_MEDIA_TYPE};
-use crate::policy::{LayerDecision, PolicyError, decide};
+use crate::policy::{LayerDecision, PolicyError, SkipReason, decide};
 use crate::report::{LayerOutcome, LayerReport, PlatformReport};
 
 /// One platform's image manifest in an image.
@@ -147,8 +147,8 @@ pub struct LayerJob {
 /// What the plan does with one layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// No zTOC, for this reason (as the reference words it).
-    Skip(String),
+    /// No zTOC, for this reason (its `Display` words it as the reference does).
+    Skip(SkipReason),
     /// The zTOC of an earlier run, described as its index had it.
     Reuse(Box<Descriptor>),
     /// The zTOC built by [`Plan::builds`]`[i]`.
@@ -224,7 +224,7 @@ impl Plan {
                     })?;
                 let compression = match decision {
                     LayerDecision::Skip(reason) => {
-                        steps.push(Step::Skip(reason.to_string()));
+                        steps.push(Step::Skip(reason));
                         continue;
                     }
                     LayerDecision::Index(compression) => compression,
@@ -315,7 +315,12 @@ impl Plan {
                 let mut layers = Vec::new();
                 for (layer, step) in platform.manifest.layers.iter().zip(platform.steps) {
                     let (outcome, ztoc) = match step {
-                        Step::Skip(reason) => (LayerOutcome::Skipped { reason }, None),
+                        Step::Skip(reason) => (
+                            LayerOutcome::Skipped {
+                                reason: reason.to_string(),
+                            },
+                            None,
+                        ),
                         Step::Reuse(earlier) => {
                             let disable = says_xattrs_disabled(&earlier)
                                 || reused_xattrs.get(&earlier.digest).copied().unwrap_or(false);

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use soci_core::{
     BuildConfig, BuiltFacts, DISABLE_XATTRS, Descriptor, ImageManifest, LAYER_DIGEST, LayerOutcome,
-    OCI_CONFIG, Plan, PlanError, Platform, PlatformManifest, SOCI_INDEX_V2, SPAN_SIZE, SpanSize,
-    Step, ZTOC_MEDIA_TYPE, reusable_ztocs, select_platforms,
+    OCI_CONFIG, Plan, PlanError, Platform, PlatformManifest, SOCI_INDEX_V2, SPAN_SIZE, SkipReason,
+    SpanSize, Step, ZTOC_MEDIA_TYPE, reusable_ztocs, select_platforms,
 };
 use soci_ztoc::CompressionAlgorithm;
 
@@ -69,13 +69,13 @@ fn the_layer_policy_decides_each_layer_with_its_reason() {
     assert_eq!(steps[0], Step::Build(0));
     assert_eq!(
         steps[1],
-        Step::Skip(format!(
-            "size 1024 is less than min-layer-size {}",
-            10 << 20
-        ))
+        Step::Skip(SkipReason::TooSmall {
+            size: 1024,
+            min_layer_size: 10 << 20
+        })
     );
     assert!(
-        matches!(&steps[2], Step::Skip(reason) if reason.contains("unsupported format") && reason.contains("zstd"))
+        matches!(&steps[2], Step::Skip(SkipReason::UnsupportedCompression { algorithm }) if algorithm == "zstd")
     );
     assert_eq!(steps[3], Step::Build(1));
     assert_eq!(

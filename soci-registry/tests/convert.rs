@@ -414,6 +414,37 @@ async fn create_publishes_v1_indexes_through_the_referrers_tag(implementation: I
     assert!(outcomes(&again).iter().flatten().all(|o| *o != "built"));
 }
 
+/// An image whose layers SOCI cannot read says so, not that they are too small.
+#[tokio::test]
+async fn an_image_of_zstd_layers_is_refused_for_its_compression() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img");
+    let zstd = Layer::gzip(1, 4, 100_000).with_media_type(OCI_ZSTD);
+    let image = TestImage::single(PlatformImage::new(
+        false,
+        "amd64",
+        vec![zstd.clone(), zstd, Layer::gzip(2, 1, 10)],
+    ));
+    image.write_layout(&path, "z");
+    let source = Source::Layout(OciLayout::open(&path).unwrap());
+    let opened = Image::open(source, Some("z")).await.unwrap();
+    let mut config = config();
+    config.min_layer_size = 1000;
+    let err = soci_registry::create(
+        &opened,
+        &Destination::layout(&path).unwrap(),
+        &config,
+        quiet(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no ztocs created, all layers either skipped or produced errors: 1 layer below the \
+         minimum layer size, 1 zstd layer (SOCI indexes tar and gzip layers only)"
+    );
+}
+
 #[tokio::test]
 async fn failures_leave_the_destination_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
@@ -443,7 +474,12 @@ async fn failures_leave_the_destination_as_it_was() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, PipelineError::NoZtocs), "{err}");
+    assert!(matches!(err, PipelineError::NoZtocs { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("skipped or produced errors: 1 layer below the minimum layer size"),
+        "{err}"
+    );
     assert!(OciLayout::open(&path).unwrap().resolve(Some("s")).is_err());
     let mut allow = config();
     allow.allow_empty = true;
@@ -466,7 +502,7 @@ async fn failures_leave_the_destination_as_it_was() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, PipelineError::NoZtocs), "{err}");
+    assert!(matches!(err, PipelineError::NoZtocs { .. }), "{err}");
 
     // A platform the image does not have.
     let mut arm = config();

@@ -335,7 +335,7 @@ pub(crate) async fn build(
                 report: Box::new(report),
             })
         }
-        Err(PipelineError::NoZtocs) => Ok(Outcome::warned(
+        Err(PipelineError::NoZtocs { .. }) => Ok(Outcome::warned(
             Skip::NoZtocs,
             NO_ZTOCS,
             "no ztocs created, all layers either skipped or produced errors",

@@ -91,7 +91,7 @@ pub async fn convert(
         config.allow_empty,
     )
     .map_err(|e| match e {
-        ConvertError::NoZtocs => PipelineError::NoZtocs,
+        ConvertError::NoZtocs => indexed.no_ztocs(),
         source => PipelineError::Convert {
             digest: image.target.digest.clone(),
             source,

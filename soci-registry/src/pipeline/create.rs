@@ -59,7 +59,7 @@ pub async fn create(
         })
         .collect();
     if documents.iter().all(Option::is_none) {
-        return Err(PipelineError::NoZtocs);
+        return Err(indexed.no_ztocs());
     }
     let unchanged = documents.iter().zip(&referrers).all(|(doc, listed)| {
         doc.as_ref().is_none_or(|doc| {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use soci_core::{ConvertError, ParseError, PlanError};
+use soci_core::{ConvertError, ParseError, PlanError, SkipReason};
 use soci_ztoc::DecodeError;
 
 use super::LayerError;
@@ -65,9 +65,58 @@ pub enum PipelineError {
     },
     /// No layer of any platform got a zTOC: nothing to write.
     #[error(
-        "no ztocs created, all layers either skipped or produced errors (layers below the minimum layer size get none; lower it or, for convert, allow an empty index)"
+        "no ztocs created, all layers either skipped or produced errors: {}",
+        skip_summary(skipped)
     )]
-    NoZtocs,
+    NoZtocs {
+        /// Why the layers were skipped, one reason per layer.
+        skipped: Vec<SkipReason>,
+    },
+}
+
+/// The skipped layers counted by reason, e.g. `2 layers below the minimum layer size, 1 zstd
+/// layer (SOCI indexes tar and gzip layers only)`.
+fn skip_summary(skipped: &[SkipReason]) -> String {
+    let layers = |n: usize| if n == 1 { "layer" } else { "layers" };
+    let small = skipped
+        .iter()
+        .filter(|r| matches!(r, SkipReason::TooSmall { .. }))
+        .count();
+    let mut parts = Vec::new();
+    if small > 0 {
+        parts.push(format!(
+            "{small} {} below the minimum layer size",
+            layers(small)
+        ));
+    }
+    let mut algorithms: Vec<&str> = skipped
+        .iter()
+        .filter_map(|r| match r {
+            SkipReason::UnsupportedCompression { algorithm } => Some(algorithm.as_str()),
+            _ => None,
+        })
+        .collect();
+    algorithms.sort_unstable();
+    algorithms.dedup();
+    let unsupported = !algorithms.is_empty();
+    for algorithm in algorithms {
+        let n = skipped
+            .iter()
+            .filter(|r| matches!(r, SkipReason::UnsupportedCompression { algorithm: a } if a == algorithm))
+            .count();
+        parts.push(if algorithm.is_empty() {
+            format!("{n} {} of an unknown compression", layers(n))
+        } else {
+            format!("{n} {algorithm} {}", layers(n))
+        });
+    }
+    if unsupported && let Some(last) = parts.last_mut() {
+        last.push_str(" (SOCI indexes tar and gzip layers only)");
+    }
+    if parts.is_empty() {
+        return "the image has no layers to index".into();
+    }
+    parts.join(", ")
 }
 
 fn join(errors: &[Arc<LayerError>]) -> String {

@@ -26,7 +26,8 @@ use std::sync::Arc;
 
 use soci_core::prefetch::{Prefetch, PrefetchSpan};
 use soci_core::{
-    BuildConfig, BuiltFacts, ImageManifest, Plan, PlannedPlatform, PlatformManifest, Step,
+    BuildConfig, BuiltFacts, ImageManifest, Plan, PlannedPlatform, PlatformManifest, SkipReason,
+    Step,
 };
 
 pub use convert::convert;
@@ -52,6 +53,17 @@ struct Indexed {
     bytes_indexed: u64,
     /// The span ranges of the prefetch paths in each zTOC searched so far, by zTOC digest.
     located: HashMap<String, Vec<Option<PrefetchSpan>>>,
+    /// Why each layer without a zTOC has none, a layer once however many platforms list it.
+    skipped: Vec<SkipReason>,
+}
+
+impl Indexed {
+    /// The error of a run that built no zTOC at all.
+    fn no_ztocs(&self) -> PipelineError {
+        PipelineError::NoZtocs {
+            skipped: self.skipped.clone(),
+        }
+    }
 }
 
 /// The progress callback of a build, optional: `None` reports nothing.
@@ -100,12 +112,18 @@ async fn index_platforms(
         reusable.get(layer).map(|c| &c.descriptor)
     })?;
     let mut reported = HashSet::new();
+    let (mut skipped, mut skipped_layers) = (Vec::new(), HashSet::new());
     for (layer, step) in plan.steps() {
         match step {
-            Step::Skip(reason) => progress(Progress::Skipped {
-                digest: layer.digest.clone(),
-                reason: reason.clone(),
-            }),
+            Step::Skip(reason) => {
+                if skipped_layers.insert(&layer.digest) {
+                    skipped.push(reason.clone());
+                }
+                progress(Progress::Skipped {
+                    digest: layer.digest.clone(),
+                    reason: reason.to_string(),
+                });
+            }
             Step::Reuse(ztoc) if reported.insert(&ztoc.digest) => progress(Progress::Reused {
                 digest: layer.digest.clone(),
                 ztoc_digest: ztoc.digest.clone(),
@@ -187,6 +205,7 @@ async fn index_platforms(
         reused,
         bytes_indexed,
         located,
+        skipped,
     };
     prefetch::add_artifacts(&mut indexed, config, &*progress).await?;
     Ok(indexed)
