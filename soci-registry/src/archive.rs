@@ -21,6 +21,19 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
 pub(crate) fn open_archive(path: &Path) -> Result<OciLayout, RegistryError> {
     let dir = tempfile::tempdir().map_err(io_error(path))?;
     unpack(path, dir.path())?;
+    if !dir.path().join("oci-layout").is_file() {
+        // Errors name the archive, not the temporary directory it was unpacked into.
+        let message = if dir.path().join("manifest.json").is_file() {
+            "is a docker-archive (what docker save writes), not an OCI archive: copy it into a \
+             layout first (skopeo copy docker-archive:FILE oci:DIR:TAG)"
+        } else {
+            "is not an OCI archive (it has no oci-layout file)"
+        };
+        return Err(RegistryError::Layout {
+            path: path.to_path_buf(),
+            message: message.into(),
+        });
+    }
     OciLayout::unpacked(dir)
 }
 
@@ -84,6 +97,26 @@ fn files(dir: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
 mod tests {
     use super::*;
     use crate::layout::LayoutWriter;
+
+    #[test]
+    fn an_archive_that_is_no_layout_is_named_with_what_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, file, expected) in [
+            ("docker.tar", "manifest.json", "is a docker-archive"),
+            ("other.tar", "readme", "is not an OCI archive"),
+        ] {
+            let content = dir.path().join(name).with_extension("d");
+            std::fs::create_dir(&content).unwrap();
+            std::fs::write(content.join(file), b"[]").unwrap();
+            let archive = dir.path().join(name);
+            pack(&content, &archive).unwrap();
+            let err = open_archive(&archive).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&archive.display().to_string()) && err.contains(expected),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn archives_pack_and_unpack_to_the_same_layout() {
