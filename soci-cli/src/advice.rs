@@ -4,6 +4,7 @@
 
 use soci_core::{PlanError, SkipReason, SpanSizeError};
 use soci_registry::{LayerError, LookupError, PipelineError, RegistryError};
+use soci_ztoc::BuildError;
 
 use crate::build::Retag;
 
@@ -210,6 +211,21 @@ fn pipeline(e: &PipelineError, plain_http: &PlainHttp) -> Vec<String> {
         PipelineError::Layers(errors) => errors
             .iter()
             .filter_map(|e| match &**e {
+                LayerError::Build {
+                    source: BuildError::UnsupportedEntry { typeflag, .. },
+                    ..
+                } => Some(format!(
+                    "SOCI cannot index a layer holding a tar entry of type '{}' ({}), as the \
+                     reference cannot; build the layer without it",
+                    typeflag.escape_ascii(),
+                    match typeflag {
+                        b'S' =>
+                            "an old GNU sparse file: made by tar --sparse in GNU format; \
+                                 --format=posix records it in a form SOCI reads past",
+                        b'g' => "a PAX global header, as git archive writes",
+                        _ => "a GNU or vendor extension",
+                    }
+                )),
                 LayerError::Build { .. } => Some(
                     "the layer is not a tar or gzip stream SOCI can index; check the image \
                      was built and stored intact"

@@ -187,6 +187,14 @@ fn write_verdicts(out: &mut impl Write, c: &Checked<'_>) -> std::io::Result<()> 
                 writeln!(out, "          {problem}")?;
             }
         }
+        if !l.sparse_files.is_empty() {
+            writeln!(
+                out,
+                "          not compared: {} (sparse: the zTOC, as the reference makes it, cannot \
+                 serve their bytes, so containers cannot read them lazily)",
+                l.sparse_files.join(", ")
+            )?;
+        }
     }
     for p in &c.prefetch {
         let status = if p.is_ok() { "ok  " } else { "FAIL" };

@@ -330,3 +330,28 @@ fn sample_help_and_completions() {
     assert!(bash.contains("socix"));
     fails(socix().args(["completions", "tcsh"]), 2, &["invalid value"]);
 }
+
+/// A layer SOCI cannot index, as the reference cannot (an old GNU sparse file, made by GNU tar
+/// and kept in soci-ztoc's golden vectors): the error names the entry, and the advice what it
+/// is and how to build the layer instead.
+#[test]
+fn a_gnu_sparse_layer_is_refused_with_what_to_do() {
+    use soci_registry::testing::images::{Layer, OCI_GZIP, PlatformImage, TestImage};
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../soci-ztoc/tests/data");
+    let layer = Layer {
+        media_type: OCI_GZIP,
+        bytes: std::fs::read(vectors.join("fail-gnu-sparse.tar.gz")).unwrap(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img");
+    TestImage::single(PlatformImage::new(false, "amd64", vec![layer])).write_layout(&path, "v1");
+    let image = format!("oci:{}:v1", path.display());
+    fails(
+        socix().args(["convert", &image, "--min-layer-size", "0"]),
+        1,
+        &[
+            "unsupported tar entry type 'S'",
+            "an old GNU sparse file: made by tar --sparse in GNU format",
+        ],
+    );
+}

@@ -160,6 +160,43 @@ async fn a_layout_of_soci_indexes_v1_says_which_images_they_index() {
     }
 }
 
+/// A layer with a GNU sparse file (made by GNU tar, from soci-ztoc's golden vectors) verifies:
+/// the sparse file, which SOCI cannot read lazily, is named as not compared, not as a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sparse_files_are_named_not_failed() {
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../soci-ztoc/tests/data");
+    let layer = Layer {
+        media_type: OCI_GZIP,
+        bytes: std::fs::read(vectors.join("gnutar-pax-sparse-1.0.tar.gz")).unwrap(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img");
+    TestImage::single(PlatformImage::new(false, "amd64", vec![layer])).write_layout(&path, "v1");
+    let source = Source::Layout(OciLayout::open(&path).unwrap());
+    let original = Image::open(source.clone(), Some("v1")).await.unwrap();
+    let mut build = config();
+    build.min_layer_size = 0;
+    soci_registry::convert(
+        &original,
+        &Destination::layout(&path).unwrap(),
+        &tag("v1-soci"),
+        &build,
+        quiet(),
+    )
+    .await
+    .unwrap();
+    let converted = Image::open(source, Some("v1-soci")).await.unwrap();
+    let found = find_indexes(&converted).await.unwrap();
+    let mut check = VerifyConfig::default();
+    check.files = FileCheck::All;
+    let verdicts = verify(&converted, &found[0], &check, quiet())
+        .await
+        .unwrap();
+    assert!(verdicts[0].is_ok(), "{:?}", verdicts[0]);
+    assert_eq!(verdicts[0].sparse_files, ["./sparse.img"]);
+    assert_eq!(verdicts[0].files_checked, 1);
+}
+
 soci_registry::on_both_registries!(
     async verification_reads_spans_from_a_registry,
 );

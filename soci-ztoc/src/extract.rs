@@ -65,6 +65,14 @@ pub enum ExtractError {
         /// Its type.
         entry_type: EntryType,
     },
+    /// The file is sparse ([`FileMetadata::is_sparse`]): its record does not say where its
+    /// bytes are.
+    #[error(
+        "{:?} is a sparse file: its zTOC record (as the reference makes it) gives its logical \
+         size over its packed data, so it cannot be read through the zTOC",
+        String::from_utf8_lossy(.0)
+    )]
+    Sparse(Vec<u8>),
     /// The requested range lies outside the uncompressed archive.
     #[error("range {offset}+{len} is outside the uncompressed archive ({size} bytes)")]
     OutOfRange {
@@ -231,6 +239,9 @@ impl Ztoc {
         verify_spans: bool,
     ) -> Result<Vec<u8>, ExtractError> {
         let entry = self.resolve(name)?;
+        if entry.is_sparse() {
+            return Err(ExtractError::Sparse(entry.name.clone()));
+        }
         let offset = u64::try_from(entry.uncompressed_offset)
             .map_err(|_| ExtractError::InvalidZtoc(format!("negative offset of {entry:?}")))?;
         let len = u64::try_from(entry.uncompressed_size)

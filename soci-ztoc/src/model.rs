@@ -140,6 +140,15 @@ impl FileMetadata {
             .filter_map(|(k, v)| k.strip_prefix(PREFIX).map(|name| (name, v.as_slice())))
     }
 
+    /// Whether the entry is a GNU sparse file in PAX form (`GNU.sparse.*` records): the
+    /// reference records its logical size over its packed data, so its bytes cannot be read
+    /// through the zTOC (the snapshotter cannot either).
+    pub fn is_sparse(&self) -> bool {
+        self.pax_records
+            .keys()
+            .any(|k| k.starts_with(b"GNU.sparse."))
+    }
+
     /// Offset just past the entry's data, i.e. `uncompressed_offset + uncompressed_size`.
     pub fn data_end(&self) -> i64 {
         self.uncompressed_offset

@@ -47,6 +47,26 @@ fn span_digests_catch_another_compression_of_the_same_tar() {
     assert!(refused > 0);
 }
 
+/// GNU sparse files in PAX form are recorded as the reference records them (logical size over
+/// packed data): reading one is refused by name, while the files around it read.
+#[test]
+fn sparse_files_are_refused_and_the_others_read() {
+    for version in ["0.0", "0.1", "1.0"] {
+        let layer = vector(&format!("gnutar-pax-sparse-{version}.tar.gz"));
+        let ztoc = build(&layer);
+        let sparse = ztoc.find(b"sparse.img").unwrap();
+        assert!(sparse.is_sparse(), "{version}");
+        match ztoc.extract_file(&layer[..], b"./sparse.img", true) {
+            Err(ExtractError::Sparse(name)) => assert_eq!(name, sparse.name),
+            other => panic!("{version}: {other:?}"),
+        }
+        let after = ztoc.find(b"after").unwrap();
+        assert!(!after.is_sparse());
+        let bytes = ztoc.extract_file(&layer[..], b"after", true).unwrap();
+        assert_eq!(bytes.len(), 22, "{version}");
+    }
+}
+
 #[test]
 fn a_truncated_layer_is_reported() {
     let layer = vector("medium.zlib6.tar.gz");

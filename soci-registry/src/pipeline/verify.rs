@@ -71,6 +71,10 @@ pub struct LayerVerdict {
     pub spans_checked: usize,
     /// Files extracted through the zTOC and compared.
     pub files_checked: usize,
+    /// Sparse files among those chosen, not compared: the zTOC records them as the reference
+    /// does, which does not say where their bytes are, so they cannot be read lazily
+    /// ([`soci_ztoc::FileMetadata::is_sparse`]).
+    pub sparse_files: Vec<String>,
     /// Everything wrong, in the order found; empty when the zTOC is right.
     pub problems: Vec<String>,
 }
@@ -114,6 +118,7 @@ pub async fn verify(
                     ztoc: ztoc.digest.clone(),
                     spans_checked: 0,
                     files_checked: 0,
+                    sparse_files: Vec::new(),
                     problems: Vec::new(),
                 };
                 match layer {
@@ -182,7 +187,13 @@ async fn verify_layer(
         .with_build_tool_identifier(ztoc.build_tool_identifier.clone())
         .with_compression(ztoc.compression_info.algorithm())
         .with_threaded(false);
-    let chosen = choose_files(&ztoc, files);
+    let (chosen, sparse): (Vec<_>, Vec<_>) = choose_files(&ztoc, files)
+        .into_iter()
+        .partition(|name| ztoc.find(name).is_none_or(|e| !e.is_sparse()));
+    verdict.sparse_files = sparse
+        .iter()
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect();
 
     // 1. One pass over the layer, into the builder and a plain untar at once.
     progress(Progress::Started {
