@@ -336,12 +336,8 @@ fn sample_help_and_completions() {
 /// is and how to build the layer instead.
 #[test]
 fn a_gnu_sparse_layer_is_refused_with_what_to_do() {
-    use soci_registry::testing::images::{Layer, OCI_GZIP, PlatformImage, TestImage};
-    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../soci-ztoc/tests/data");
-    let layer = Layer {
-        media_type: OCI_GZIP,
-        bytes: std::fs::read(vectors.join("fail-gnu-sparse.tar.gz")).unwrap(),
-    };
+    use soci_registry::testing::images::{Layer, PlatformImage, TestImage};
+    let layer = Layer::golden("fail-gnu-sparse.tar.gz");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("img");
     TestImage::single(PlatformImage::new(false, "amd64", vec![layer])).write_layout(&path, "v1");

@@ -164,11 +164,7 @@ async fn a_layout_of_soci_indexes_v1_says_which_images_they_index() {
 /// the sparse file, which SOCI cannot read lazily, is named as not compared, not as a failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sparse_files_are_named_not_failed() {
-    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../soci-ztoc/tests/data");
-    let layer = Layer {
-        media_type: OCI_GZIP,
-        bytes: std::fs::read(vectors.join("gnutar-pax-sparse-1.0.tar.gz")).unwrap(),
-    };
+    let layer = Layer::golden("gnutar-pax-sparse-1.0.tar.gz");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("img");
     TestImage::single(PlatformImage::new(false, "amd64", vec![layer])).write_layout(&path, "v1");

@@ -75,6 +75,19 @@ impl Layer {
         }
     }
 
+    /// A gzip layer of soci-ztoc's golden vectors (`soci-ztoc/tests/data`, made by the real tools
+    /// its README names), by file name: what only such a tool writes (GNU sparse files, say).
+    /// Panics if it is not there (this workspace's tests only).
+    pub fn golden(name: &str) -> Layer {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../soci-ztoc/tests/data")
+            .join(name);
+        Layer {
+            media_type: OCI_GZIP,
+            bytes: std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        }
+    }
+
     /// The same blob under another media type.
     pub fn with_media_type(mut self, media_type: &'static str) -> Layer {
         self.media_type = media_type;
