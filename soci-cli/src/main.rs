@@ -1,7 +1,8 @@
 //! `socix`: build SOCI indexes and zTOCs, from registries and OCI layouts, without a daemon.
 //!
 //! A thin shell: it parses arguments, calls the libraries and reports. Exit codes: 0 success,
-//! 1 failure, 2 usage error (clap's own code, kept so scripts can tell a typo from a failure).
+//! 1 failure, 2 usage error (clap's own code, kept so scripts can tell a typo from a failure),
+//! 130 and 143 stopped by SIGINT and SIGTERM.
 
 #![forbid(unsafe_code)]
 // `println!` and `eprintln!` panic when the reader has gone (`socix … | head`): output goes
@@ -12,6 +13,7 @@ mod advice;
 mod build;
 mod connect;
 mod index;
+mod interrupt;
 mod output;
 mod prefetch;
 mod progress;
@@ -165,7 +167,31 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(cli.command.run());
+    let result = runtime.block_on(async {
+        // Caught before the command starts, so no signal finds it without a handler.
+        let mut signals = interrupt::Signals::catch();
+        tokio::select! {
+            // A signal wins over a command that finished in the same poll with an error
+            // (an `Interrupted` read, say).
+            biased;
+            interrupt = signals.next() => Err(interrupt),
+            result = cli.command.run() => Ok(result),
+        }
+    });
+    let result = match result {
+        Ok(result) => result,
+        // The command has been dropped: what it held is gone, but for what blocking tasks
+        // (a layer being read or built) still hold, released as they end.
+        Err(interrupt) => {
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            let message = interrupt.message();
+            output::note(format_args!("socix: {message}"));
+            if json {
+                print_error_json(&message, &[]);
+            }
+            return interrupt.exit_code();
+        }
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our output went away (`| head`): nothing left to say, as `ls | head`.
@@ -185,6 +211,10 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// How long an interrupted command's blocking tasks get to end (and drop what they hold)
+/// before the process exits without them: the user asked it to stop.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The first line of clap's error, without its `error: ` prefix.
 fn error_line(rendered: &str) -> Option<&str> {

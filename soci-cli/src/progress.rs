@@ -156,6 +156,14 @@ impl Reporter {
     }
 }
 
+/// A command stopped half-way (an error, an interrupt) clears its bars too, so the line that
+/// says why is not printed among them.
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()

@@ -1,5 +1,6 @@
 //! A conversion into a new layout killed mid-way leaves its staging folder beside the target;
-//! the next run into the same target removes it and says so.
+//! the next run into the same target removes it and says so. One stopped by SIGINT or SIGTERM
+//! leaves nothing: not its archive's unpacked copy in the temporary directory, not the output.
 
 mod common;
 
@@ -63,4 +64,96 @@ fn the_staging_folder_of_a_killed_conversion_is_removed_by_the_next() {
     assert!(staging_folders(dir.path()).is_empty());
     let report = json(socix().args(["convert", &source, &target, "--json"]));
     assert!(report.get("reclaimed_staging").is_none(), "{report}");
+}
+
+/// What is in a directory, by name.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_signal_stops_a_conversion_and_leaves_no_temporary_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = sample(dir.path(), "img");
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.append_dir_all(".", &layout).unwrap();
+    let archive_bytes = tar.into_inner().unwrap();
+    // The archive is a FIFO: socix has made its temporary directory and waits, in the open,
+    // for the archive to be written, when it is signalled.
+    let archive = dir.path().join("img.tar");
+    let status = std::process::Command::new("mkfifo").arg(&archive).status();
+    assert!(status.unwrap().success(), "mkfifo (coreutils)");
+    let source = format!("oci-archive:{}:latest", archive.display());
+    let output = dir.path().join("out.tar");
+    let target = format!("oci-archive:{}", output.display());
+    for (signal, code, json) in [("INT", 130, false), ("TERM", 143, true)] {
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let mut args = vec!["convert", &source, &target, "--tag", "intr"];
+        if json {
+            args.push("--json");
+        }
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("socix"))
+            .args(&args)
+            .env("TMPDIR", &tmp)
+            .env("DOCKER_CONFIG", "/nonexistent/socix-tests")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while names(&tmp).is_empty() {
+            assert!(Instant::now() < deadline, "no temporary directory appeared");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let kill = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status();
+        assert!(kill.unwrap().success(), "kill (procps)");
+        // The archive, from a thread: opening a FIFO waits for its reader, which a socix
+        // killed by the signal never becomes (socix stops reading once unpacked, so a short
+        // write is fine).
+        let writer = {
+            let (archive, bytes) = (archive.clone(), archive_bytes.clone());
+            std::thread::spawn(move || {
+                let mut fifo = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(archive)
+                    .unwrap();
+                let _ = std::io::Write::write_all(&mut fifo, &bytes);
+            })
+        };
+        let out = child.wait_with_output().unwrap();
+        if !writer.is_finished() {
+            // Meets the writer, which then fails to write and ends.
+            drop(std::fs::File::open(&archive).unwrap());
+        }
+        writer.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains(&format!("socix: interrupted (SIG{signal})")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(names(&tmp), Vec::<String>::new(), "SIG{signal} left these");
+        assert_eq!(names(dir.path()), ["img", "img.tar", "tmp"], "no output");
+        if json {
+            let document: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(
+                document["error"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("interrupted (SIGTERM)"),
+                "{document}"
+            );
+        }
+        std::fs::remove_dir(&tmp).unwrap();
+    }
 }
