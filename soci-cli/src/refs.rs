@@ -26,6 +26,9 @@ impl std::fmt::Display for RefArg {
 /// `./sample`): that is never a registry, and the error says which `oci:` or `oci-archive:`
 /// reference was probably meant.
 pub(crate) fn parse_ref(raw: &str) -> Result<RefArg, String> {
+    if let Some(refusal) = other_transport(raw) {
+        return Err(refusal);
+    }
     let parsed = raw.parse::<ImageRef>();
     if !has_transport(raw) {
         if let Some(meant) = local_layout(raw) {
@@ -36,7 +39,8 @@ pub(crate) fn parse_ref(raw: &str) -> Result<RefArg, String> {
             };
             return Err(format!(
                 "{raw:?} names an OCI image layout on this machine, not an image in a \
-                 registry: did you mean {meant}?{registry}"
+                 registry: did you mean {}?{registry}",
+                shell_quote(&meant)
             ));
         }
         if looks_like_path(raw) {
@@ -51,6 +55,89 @@ pub(crate) fn parse_ref(raw: &str) -> Result<RefArg, String> {
         raw: raw.to_owned(),
         parsed,
     })
+}
+
+/// skopeo's transports that socix does not read, with what each names. Without this they
+/// would be taken for registry hosts (`docker-archive:` as a host with an empty port).
+const OTHER_TRANSPORTS: &[(&str, &str)] = &[
+    ("docker-archive:", "a tar written by `docker save`"),
+    ("docker-daemon:", "an image in the Docker daemon"),
+    (
+        "containers-storage:",
+        "an image in podman's or buildah's storage",
+    ),
+    ("dir:", "skopeo's own directory format"),
+];
+
+/// The refusal of a reference in a transport socix does not read, with the skopeo command that
+/// copies it into an OCI layout and the socix command that then reads it.
+fn other_transport(raw: &str) -> Option<String> {
+    let (transport, what, rest) = OTHER_TRANSPORTS.iter().find_map(|(transport, what)| {
+        let rest = raw.strip_prefix(transport)?;
+        // `dir:5000/app` is a registry host called `dir` with its port.
+        let port = rest
+            .split_once('/')
+            .is_some_and(|(port, _)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+        (!port).then_some((transport, what, rest))
+    })?;
+    let layout = shell_quote(&format!("oci:{}", oci_copy_of(transport, rest))).into_owned();
+    Some(format!(
+        "{transport} ({what}) is a transport socix does not read: it reads registries, oci:DIR \
+         layouts and oci-archive:FILE tars. Copy the image into an OCI layout with `skopeo copy \
+         {} {layout}` and give socix {layout} instead",
+        shell_quote(raw),
+    ))
+}
+
+/// Where to copy an image in another transport: a directory beside its file for the file
+/// transports, one in /tmp named after the image otherwise, with its tag (`DIR:TAG`).
+fn oci_copy_of(transport: &str, rest: &str) -> String {
+    match transport {
+        "docker-archive:" | "dir:" => {
+            let (path, reference) = rest.split_once(':').unwrap_or((rest, ""));
+            let stem = [".tar.gz", ".tgz", ".tar"]
+                .iter()
+                .find_map(|ext| path.strip_suffix(ext))
+                .filter(|stem| !stem.is_empty() && !stem.ends_with('/'))
+                .map_or_else(
+                    || format!("{}-oci", path.trim_end_matches('/')),
+                    str::to_owned,
+                );
+            format!("{stem}:{}", tag_of(reference))
+        }
+        // `[store-spec]name:tag`, `name:tag`, `name@digest`.
+        _ => {
+            let name = rest.rsplit_once(']').map_or(rest, |(_, name)| name);
+            let name = name.split_once('@').map_or(name, |(name, _)| name);
+            let last = name.rsplit('/').next().unwrap_or(name);
+            let (repo, _) = last.split_once(':').unwrap_or((last, ""));
+            let repo = if repo.is_empty() { "image" } else { repo };
+            format!("/tmp/{repo}:{}", tag_of(name))
+        }
+    }
+}
+
+/// The tag of `name[:tag]` (after the last slash), `latest` without one.
+fn tag_of(name: &str) -> &str {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    match last.rsplit_once(':') {
+        Some((_, tag)) if !tag.is_empty() => tag,
+        _ => "latest",
+    }
+}
+
+/// `text` as one shell word: unchanged when it needs no quoting (the usual paths and
+/// references), else in single quotes, so a suggested command can be pasted as printed.
+pub(crate) fn shell_quote(text: &str) -> std::borrow::Cow<'_, str> {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    if plain {
+        text.into()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''")).into()
+    }
 }
 
 /// Whether the reference names its transport (so it is never taken for a path).
@@ -157,6 +244,9 @@ pub(crate) enum Target {
 /// that a missing file is reported as missing, not looked up in a registry; everything else
 /// must be an image reference.
 pub(crate) fn parse_target(raw: &str) -> Result<Target, String> {
+    if let Some(refusal) = other_transport(raw) {
+        return Err(refusal);
+    }
     let path = PathBuf::from(raw);
     let transport = has_transport(raw);
     let layout = if transport { None } else { local_layout(raw) };
@@ -190,5 +280,13 @@ mod tests {
         );
         assert_eq!(tag("oci:/tmp/x"), None);
         assert_eq!(tag("oci:/tmp/x:v3"), Some("v3".into()));
+    }
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_quote("oci:/tmp/x-1_2:v1.0"), "oci:/tmp/x-1_2:v1.0");
+        assert_eq!(shell_quote("oci:/tmp/my dir:v1"), "'oci:/tmp/my dir:v1'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 }
