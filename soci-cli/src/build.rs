@@ -38,6 +38,10 @@ pub(crate) const CONVERT_EXAMPLES: &str = "Examples:
 DEST's tag names the result; without one (or without DEST) it is the source tag followed by
 --tag-suffix. The tag is written last, after everything it points at.";
 
+/// What `convert` appends to the source tag by default; a tag ending with it names a
+/// conversion's result, which `convert` does not convert again unless forced.
+pub(crate) const DEFAULT_TAG_SUFFIX: &str = "-soci";
+
 /// Build flags shared by `create` and `convert`.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Build")]
@@ -250,7 +254,7 @@ pub(crate) struct ConvertArgs {
     #[arg(long, conflicts_with = "tag_suffix")]
     tag: Option<String>,
     /// Appended to the source tag when DEST has no tag.
-    #[arg(long, default_value = "-soci", allow_hyphen_values = true)]
+    #[arg(long, default_value = DEFAULT_TAG_SUFFIX, allow_hyphen_values = true)]
     tag_suffix: String,
     /// Write the SOCI-enabled image even when no layer gets a zTOC (so deployments expecting
     /// its tag find one), instead of failing.

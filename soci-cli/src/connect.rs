@@ -7,7 +7,7 @@ use clap::Args;
 use soci_registry::{Connection, Credentials, ImageRef};
 
 use crate::advice::{PlainHttp, Side};
-use crate::refs::RefArg;
+use crate::refs::{RefArg, shell_quote};
 
 /// Flags of every command that reads or writes images.
 #[derive(Args, Clone, Debug)]
@@ -42,6 +42,25 @@ pub(crate) struct ConnectArgs {
 }
 
 impl ConnectArgs {
+    /// The flags that decide how registries are reached, as they would be typed again (each
+    /// with a leading space): a suggested command must reach the registry this one did.
+    pub(crate) fn typed(&self) -> String {
+        let mut flags = String::new();
+        if self.plain_http {
+            flags.push_str(" --plain-http");
+        }
+        if let Some(user) = &self.username {
+            flags.push_str(&format!(
+                " --username {} --password-stdin",
+                shell_quote(user)
+            ));
+        }
+        if let Some(endpoint) = &self.ecr_endpoint {
+            flags.push_str(&format!(" --ecr-endpoint {}", shell_quote(endpoint)));
+        }
+        flags
+    }
+
     /// The connection these flags describe; reads the password from stdin when asked to.
     pub(crate) fn connection(&self) -> anyhow::Result<Connection> {
         let credentials = match &self.username {

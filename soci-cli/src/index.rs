@@ -11,7 +11,7 @@ use soci_registry::{FoundIndex, Image};
 use crate::build::{open_image, parse_platform};
 use crate::connect::ConnectArgs;
 use crate::output::{line, note, print_json, print_table};
-use crate::refs::{RefArg, parse_ref};
+use crate::refs::{RefArg, parse_ref, shell_quote};
 
 #[derive(Subcommand)]
 pub(crate) enum IndexCommand {
@@ -98,10 +98,30 @@ impl Select {
             let names: Vec<String> = self.platforms.iter().map(|p| p.to_string()).collect();
             format!(" for {}", names.join(", "))
         };
+        match self.image.converted_from() {
+            Some(source) => format!(
+                "{} has no SOCI index{platforms}; its tag names a conversion's result: convert \
+                 its source again with `{}`",
+                self.image,
+                self.suggest("convert", source)
+            ),
+            None => format!(
+                "{} has no SOCI index{platforms}; build one with `{}` (V2, a new image tagged \
+                 <tag>-soci) or `{}` (V1, beside the image)",
+                self.image,
+                self.suggest("convert", &self.image.raw),
+                self.suggest("create", &self.image.raw)
+            ),
+        }
+    }
+
+    /// `socix COMMAND IMAGE` to run next: the image quoted for the shell, with the flags this
+    /// command reached its registry with.
+    pub(crate) fn suggest(&self, command: &str, image: &str) -> String {
         format!(
-            "{} has no SOCI index{platforms}; build one with `socix convert {}` (V2, a new image \
-             tagged <tag>-soci) or `socix create {}` (V1, beside the image)",
-            self.image, self.image.raw, self.image.raw
+            "socix {command} {}{}",
+            shell_quote(image),
+            self.connect.typed()
         )
     }
 }
@@ -198,9 +218,9 @@ impl InfoArgs {
         let index = match chosen {
             Ok(one) => one,
             Err(SelectError::NoMatch { prefix }) => bail!(
-                "{} has no SOCI index {prefix}; `socix index list {}` shows those it has",
+                "{} has no SOCI index {prefix}; `{}` shows those it has",
                 self.select.image,
-                self.select.image.raw
+                self.select.suggest("index list", &self.select.image.raw)
             ),
             Err(SelectError::Ambiguous { positions, .. }) => {
                 let listed: Vec<String> = positions

@@ -161,10 +161,12 @@ impl ListArgs {
             return print_json(&rows);
         }
         if listed.is_empty() {
+            let image = &self.select.image;
+            let source = image.converted_from().unwrap_or(&image.raw);
             note(format_args!(
-                "{} has no prefetch artifact; build its SOCI index with `socix convert {} \
-                 --prefetch-file PATH`",
-                self.select.image, self.select.image.raw
+                "{image} has no prefetch artifact; build its SOCI index with `{} --prefetch-file \
+                 PATH`",
+                self.select.suggest("convert", source)
             ));
             return Ok(());
         }
@@ -216,10 +218,9 @@ impl InfoArgs {
                     bail!("the provided digest is not a prefetch artifact (type: soci_layer)");
                 }
                 bail!(
-                    "{} has no prefetch artifact {prefix}; `socix prefetch list {}` shows those \
-                     it has",
+                    "{} has no prefetch artifact {prefix}; `{}` shows those it has",
                     self.select.image,
-                    self.select.image.raw
+                    self.select.suggest("prefetch list", &self.select.image.raw)
                 );
             }
             Err(SelectError::Ambiguous { digests, .. }) => bail!(

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use soci_registry::{ImageRef, Tag};
 
+use crate::build::DEFAULT_TAG_SUFFIX;
+
 /// An image reference argument.
 #[derive(Clone, Debug)]
 pub(crate) struct RefArg {
@@ -203,6 +205,16 @@ impl RefArg {
                 reference.as_deref()
             }
         }
+    }
+
+    /// For a tag ending with convert's default suffix (a conversion's result, which convert
+    /// refuses to convert again), the reference of the image it was converted from, as typed but
+    /// for the suffix: what a suggestion to build SOCI indexes should name instead.
+    pub(crate) fn converted_from(&self) -> Option<&str> {
+        let tag = self.typed_tag()?;
+        let source_tag = tag.strip_suffix(DEFAULT_TAG_SUFFIX)?;
+        (!source_tag.is_empty() && self.raw.ends_with(tag))
+            .then(|| &self.raw[..self.raw.len() - DEFAULT_TAG_SUFFIX.len()])
     }
 
     /// The same repository or layout, at `tag`.

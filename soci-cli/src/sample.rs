@@ -14,12 +14,14 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 use soci_core::{
-    Annotations, Descriptor, Document, ImageManifest, OCI_CONFIG, OCI_MANIFEST, to_go_json,
+    Annotations, Descriptor, Document, ImageManifest, OCI_CONFIG, OCI_MANIFEST, Tag, to_go_json,
 };
 use soci_registry::LayoutWriter;
 
 use crate::advice::Writing;
+use crate::build::DEFAULT_TAG_SUFFIX;
 use crate::output::line;
+use crate::refs::shell_quote;
 use crate::summary::bytes;
 
 /// 2024-01-01T00:00:00Z, the modification time of every entry.
@@ -31,9 +33,24 @@ const CREATED: &str = "2024-01-01T00:00:00Z";
 pub(crate) struct SampleArgs {
     /// The OCI layout directory to write (created; an existing layout gains the image).
     dir: PathBuf,
-    /// The image's name in the layout (`org.opencontainers.image.ref.name`).
-    #[arg(long, default_value = "latest")]
-    tag: String,
+    /// The image's name in the layout (`org.opencontainers.image.ref.name`): a tag, not ending
+    /// with -soci (what `socix convert` names its results).
+    #[arg(long, default_value = "latest", value_parser = parse_tag)]
+    tag: Tag,
+}
+
+/// clap's parser for the sample's tag: a valid tag (convert would refuse any other), and not
+/// one that names a conversion's result, which convert refuses to convert again.
+fn parse_tag(raw: &str) -> Result<Tag, String> {
+    let tag = raw.parse::<Tag>().map_err(|e| e.to_string())?;
+    if soci_core::is_output_tag(tag.as_str(), DEFAULT_TAG_SUFFIX) {
+        return Err(format!(
+            "a tag ending with {DEFAULT_TAG_SUFFIX} names a conversion's result, and socix \
+             convert would not convert the sample; choose another (convert writes the sample's \
+             SOCI-enabled image as <tag>{DEFAULT_TAG_SUFFIX})"
+        ));
+    }
+    Ok(tag)
 }
 
 impl SampleArgs {
@@ -87,7 +104,10 @@ impl SampleArgs {
                 .write_blob(&soci_core::sha256_digest(blob), blob)
                 .with_context(writing)?;
         }
-        writer.name(serde_json::to_value(&manifest.descriptor)?, &self.tag);
+        writer.name(
+            serde_json::to_value(&manifest.descriptor)?,
+            self.tag.as_str(),
+        );
         writer.commit().with_context(writing)?;
 
         let reference = format!("oci:{}:{}", self.dir.display(), self.tag);
@@ -97,7 +117,10 @@ impl SampleArgs {
             bytes(layers[0].gzip.len() as u64),
             bytes(layers[1].gzip.len() as u64)
         ))?;
-        line(format_args!("Next: socix convert {reference}"))?;
+        line(format_args!(
+            "Next: socix convert {}",
+            shell_quote(&reference)
+        ))?;
         Ok(())
     }
 }
