@@ -33,6 +33,25 @@ impl std::fmt::Display for Writing {
     }
 }
 
+/// The context of an error in a flag's value that clap cannot check (a file it names that
+/// cannot be read as it must be): a usage error all the same.
+#[derive(Debug)]
+pub(crate) struct BadValue(pub(crate) String);
+
+impl std::fmt::Display for BadValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether `error` is a usage error (exit 2, as clap's own): a flag's value refused after
+/// parsing, because it depends on another flag (--span-size with --allow-small-spans) or on a
+/// file's content. Span sizes are only ever checked on flags.
+pub(crate) fn is_usage(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<BadValue>().is_some()
+        || error.chain().any(|cause| cause.is::<SpanSizeError>())
+}
+
 /// How a command spoke to registries, so that the hint of a transport error names the flag
 /// that changes how the registry it failed on is spoken to.
 #[derive(Clone, Debug, PartialEq, Eq)]

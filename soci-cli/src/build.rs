@@ -10,10 +10,10 @@ use soci_core::{Platform, SpanSize, Tag};
 use soci_registry::{BuildConfig, Image, ImageRef, Source};
 use soci_ztoc::{DEFAULT_BUILD_TOOL_IDENTIFIER, DEFAULT_SPAN_SIZE};
 
-use crate::advice::{PlainHttp, Writing};
+use crate::advice::{BadValue, PlainHttp, Writing};
 use crate::connect::{ConnectArgs, SideArgs};
 use crate::progress::Reporter;
-use crate::refs::{RefArg, parse_ref};
+use crate::refs::{RefArg, parse_ref, parse_tag};
 use crate::summary;
 
 pub(crate) const CREATE_EXAMPLES: &str = "Examples:
@@ -92,12 +92,13 @@ pub(crate) struct BuildArgs {
 /// `verify` to check that the artifacts cover them.
 #[derive(Args, Clone, Debug, Default)]
 pub(crate) struct PrefetchArgs {
-    /// A file to prefetch (repeatable or comma-separated): each layer with a zTOC holding one of
-    /// them gets a prefetch artifact, which a snapshotter with prefetch enabled fetches at start.
-    /// Matched exactly against the layer's tar names, top-most layer first.
+    /// A file to prefetch (repeatable or comma-separated). create and convert give each layer
+    /// with a zTOC holding one of them a prefetch artifact, which a snapshotter with prefetch
+    /// enabled fetches at start; verify checks that the artifacts cover them. Matched exactly
+    /// against the layer's tar names, top-most layer first.
     #[arg(long = "prefetch-file", value_name = "PATH", value_delimiter = ',')]
     prefetch_files: Vec<String>,
-    /// A JSON file holding an array of paths to prefetch, added after the --prefetch-file ones.
+    /// A JSON file holding an array of such paths, added after the --prefetch-file ones.
     #[arg(long, value_name = "FILE")]
     prefetch_files_json: Option<PathBuf>,
 }
@@ -151,12 +152,12 @@ impl BuildArgs {
 /// Go reads it).
 fn read_prefetch_list(path: &Path) -> anyhow::Result<Vec<String>> {
     let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read the prefetch list {}", path.display()))?;
+        .with_context(|| BadValue(format!("cannot read the prefetch list {}", path.display())))?;
     let paths: Option<Vec<String>> = serde_json::from_slice(&bytes).with_context(|| {
-        format!(
+        BadValue(format!(
             "the prefetch list {} is not a JSON array of strings",
             path.display()
-        )
+        ))
     })?;
     Ok(paths.unwrap_or_default())
 }
@@ -251,8 +252,8 @@ pub(crate) struct ConvertArgs {
     #[arg(value_parser = parse_ref)]
     dest: Option<RefArg>,
     /// The tag of the result, whatever DEST says.
-    #[arg(long, conflicts_with = "tag_suffix")]
-    tag: Option<String>,
+    #[arg(long, conflicts_with = "tag_suffix", value_parser = parse_tag)]
+    tag: Option<Tag>,
     /// Appended to the source tag when DEST has no tag.
     #[arg(long, default_value = DEFAULT_TAG_SUFFIX, allow_hyphen_values = true)]
     tag_suffix: String,
@@ -290,11 +291,9 @@ impl ConvertArgs {
         }
         let image = open_image(&reading, &self.source).await?;
         let source_tag = source_tag(&self.source, &image)?;
-        let tag = match (
-            self.tag.as_deref(),
-            self.dest.as_ref().and_then(RefArg::typed_tag),
-        ) {
-            (Some(tag), _) | (None, Some(tag)) => tag.parse::<Tag>()?,
+        let tag = match (&self.tag, self.dest.as_ref().and_then(RefArg::typed_tag)) {
+            (Some(tag), _) => tag.clone(),
+            (None, Some(tag)) => tag.parse::<Tag>()?,
             (None, None) => match &source_tag {
                 Some(tag) => {
                     if !self.build.force && soci_core::is_output_tag(tag, &self.tag_suffix) {

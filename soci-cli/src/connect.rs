@@ -10,34 +10,40 @@ use crate::advice::{PlainHttp, Side};
 use crate::refs::{RefArg, shell_quote};
 
 /// Flags of every command that reads or writes images.
+/// Each under the "Registry" heading by its own attribute: a `next_help_heading` on the struct
+/// would go on to head the flags and arguments of the command that come after it.
 #[derive(Args, Clone, Debug)]
-#[command(next_help_heading = "Registry")]
 pub(crate) struct ConnectArgs {
     /// Speak plain HTTP instead of HTTPS to every registry named (a local registry such as
     /// `127.0.0.1:5000`).
-    #[arg(long, visible_alias = "insecure")]
+    #[arg(long, visible_alias = "insecure", help_heading = "Registry")]
     pub(crate) plain_http: bool,
     /// Log in as this user (the password is read from stdin, see --password-stdin). Without
     /// it: ECR's token for *.dkr.ecr.* hosts, else docker's config.json and credential helpers,
     /// else anonymous.
-    #[arg(long, short = 'u', requires = "password_stdin")]
+    #[arg(
+        long,
+        short = 'u',
+        requires = "password_stdin",
+        help_heading = "Registry"
+    )]
     pub(crate) username: Option<String>,
     /// Read the password for --username from the first line of stdin.
-    #[arg(long, requires = "username")]
+    #[arg(long, requires = "username", help_heading = "Registry")]
     pub(crate) password_stdin: bool,
     /// The ECR API endpoint that gives *.dkr.ecr.* registries their token (a FIPS or VPC
     /// endpoint). Without it, the AWS SDK's settings: AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL, the
     /// profile's endpoint_url, else AWS's own.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", help_heading = "Registry")]
     pub(crate) ecr_endpoint: Option<String>,
     /// Connections a layer of two ranges or more is read over at once, as ranges of
     /// --range-size reassembled in order (memory: this many ranges at a time). 1 reads every
     /// layer as one stream.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 16, help_heading = "Registry", value_parser = clap::value_parser!(u8).range(1..=64))]
     pub(crate) connections: u8,
     /// The size of those ranges, in MiB: smaller ones start handing bytes on sooner, larger
     /// ones take fewer requests.
-    #[arg(long, value_name = "MIB", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, value_name = "MIB", default_value_t = 4, help_heading = "Registry", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub(crate) range_size: u16,
 }
 

@@ -11,7 +11,7 @@ use soci_registry::{FoundIndex, Image};
 use crate::build::{open_image, parse_platform};
 use crate::connect::ConnectArgs;
 use crate::output::{line, note, print_json, print_table};
-use crate::refs::{RefArg, parse_ref, shell_quote};
+use crate::refs::{RefArg, parse_digest_prefix, parse_ref, shell_quote};
 
 #[derive(Subcommand)]
 pub(crate) enum IndexCommand {
@@ -204,7 +204,7 @@ pub(crate) struct InfoArgs {
     #[command(flatten)]
     select: Select,
     /// The index to show, by digest (or a unique prefix of it), when the image has several.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_digest_prefix)]
     digest: Option<String>,
 }
 

@@ -207,7 +207,11 @@ fn main() -> ExitCode {
             if json && !e.is::<verify::Failed>() {
                 print_error_json(&message, &hints);
             }
-            ExitCode::FAILURE
+            if advice::is_usage(&e) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -19,6 +19,7 @@ use soci_registry::{FoundIndex, Image};
 use crate::connect::ConnectArgs;
 use crate::index::Select;
 use crate::output::{note, print_json, print_table};
+use crate::refs::parse_digest_prefix;
 
 /// The OCI annotation of when something was made.
 const CREATED: &str = "org.opencontainers.image.created";
@@ -191,6 +192,7 @@ pub(crate) struct InfoArgs {
     #[command(flatten)]
     select: Select,
     /// The prefetch artifact's digest (or a unique prefix of it).
+    #[arg(value_parser = parse_digest_prefix)]
     digest: String,
     /// Also print the artifact's JSON.
     #[arg(long)]

@@ -59,6 +59,25 @@ pub(crate) fn parse_ref(raw: &str) -> Result<RefArg, String> {
     })
 }
 
+/// clap's parser for a tag flag: an invalid tag is a usage error (exit 2), refused before
+/// anything is read.
+pub(crate) fn parse_tag(raw: &str) -> Result<Tag, String> {
+    raw.parse::<Tag>().map_err(|e| e.to_string())
+}
+
+/// clap's parser for a digest or a prefix of one (`sha256:4f1c`, `4f1c`): at least one hex
+/// digit, so that `sha256:` alone does not pick whatever comes first.
+pub(crate) fn parse_digest_prefix(raw: &str) -> Result<String, String> {
+    let hex = raw.strip_prefix("sha256:").unwrap_or(raw);
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{raw:?} is not a digest or a prefix of one: sha256: followed by at least one hex \
+             digit"
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 /// skopeo's transports that socix does not read, with what each names. Without this they
 /// would be taken for registry hosts (`docker-archive:` as a host with an empty port).
 const OTHER_TRANSPORTS: &[(&str, &str)] = &[

@@ -21,7 +21,7 @@ use soci_registry::LayoutWriter;
 use crate::advice::Writing;
 use crate::build::DEFAULT_TAG_SUFFIX;
 use crate::output::line;
-use crate::refs::shell_quote;
+use crate::refs::{parse_tag, shell_quote};
 use crate::summary::bytes;
 
 /// 2024-01-01T00:00:00Z, the modification time of every entry.
@@ -35,14 +35,14 @@ pub(crate) struct SampleArgs {
     dir: PathBuf,
     /// The image's name in the layout (`org.opencontainers.image.ref.name`): a tag, not ending
     /// with -soci (what `socix convert` names its results).
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
+    #[arg(long, default_value = "latest", value_parser = parse_sample_tag)]
     tag: Tag,
 }
 
 /// clap's parser for the sample's tag: a valid tag (convert would refuse any other), and not
 /// one that names a conversion's result, which convert refuses to convert again.
-fn parse_tag(raw: &str) -> Result<Tag, String> {
-    let tag = raw.parse::<Tag>().map_err(|e| e.to_string())?;
+fn parse_sample_tag(raw: &str) -> Result<Tag, String> {
+    let tag = parse_tag(raw)?;
     if soci_core::is_output_tag(tag.as_str(), DEFAULT_TAG_SUFFIX) {
         return Err(format!(
             "a tag ending with {DEFAULT_TAG_SUFFIX} names a conversion's result, and socix \

@@ -170,11 +170,13 @@ fn write_verdicts(out: &mut impl Write, c: &Checked<'_>) -> std::io::Result<()> 
         if l.is_ok() {
             writeln!(
                 out,
-                "  ok    layer {}  ztoc {}  {} spans, {} files compared",
+                "  ok    layer {}  ztoc {}  {} span{}, {} file{} compared",
                 short(&l.layer),
                 short(&l.ztoc),
                 l.spans_checked,
-                l.files_checked
+                plural(l.spans_checked == 1),
+                l.files_checked,
+                plural(l.files_checked == 1)
             )?;
         } else {
             writeln!(

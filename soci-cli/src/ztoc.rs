@@ -19,7 +19,7 @@ use crate::build::parse_platform;
 use crate::connect::ConnectArgs;
 use crate::index::{self, Select};
 use crate::output::{line, note, print_json, print_table, write_atomically};
-use crate::refs::{RefArg, Target, parse_target};
+use crate::refs::{RefArg, Target, parse_digest_prefix, parse_target};
 
 #[derive(Subcommand)]
 pub(crate) enum ZtocCommand {
@@ -107,7 +107,7 @@ enum Compression {
 
 #[derive(Args)]
 pub(crate) struct CreateArgs {
-    /// The layer blob.
+    /// The layer blob; `-` reads it from stdin.
     layer: PathBuf,
     /// Where to write the zTOC.
     #[arg(short, long)]
@@ -149,15 +149,22 @@ struct Created<'a> {
 impl CreateArgs {
     fn run(self) -> anyhow::Result<()> {
         let span_size = SpanSize::checked(self.span_size, self.allow_small_spans)?.get();
-        let open = || {
-            File::open(&self.layer).with_context(|| format!("cannot open {}", self.layer.display()))
+        // Read once, from the start (stdin cannot be opened twice): the bytes sniffed for the
+        // compression are handed back in front of the rest.
+        let mut layer: Box<dyn Read> = if self.layer.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(
+                File::open(&self.layer)
+                    .with_context(|| format!("cannot open {}", self.layer.display()))?,
+            )
         };
+        let mut prefix = Vec::with_capacity(CompressionAlgorithm::SNIFF_LEN);
         let compression = match self.compression {
             Compression::Gzip => CompressionAlgorithm::Gzip,
             Compression::Uncompressed => CompressionAlgorithm::Uncompressed,
             Compression::Auto => {
-                let mut prefix = Vec::with_capacity(CompressionAlgorithm::SNIFF_LEN);
-                open()?
+                (&mut layer)
                     .take(CompressionAlgorithm::SNIFF_LEN as u64)
                     .read_to_end(&mut prefix)
                     .with_context(|| format!("cannot read {}", self.layer.display()))?;
@@ -165,13 +172,14 @@ impl CreateArgs {
                     .with_context(|| format!("cannot index {}", self.layer.display()))?
             }
         };
+        let layer = std::io::Cursor::new(prefix).chain(layer);
         let options = BuildOptions::default()
             .with_span_size(span_size)
             .with_build_tool_identifier(self.build_tool_identifier.clone())
             .with_compression(compression)
             // One layer at a time here: a free core hashes spans while this one inflates.
             .with_threaded(std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
-        let ztoc = Builder::build(BufReader::with_capacity(1 << 20, open()?), options)
+        let ztoc = Builder::build(BufReader::with_capacity(1 << 20, layer), options)
             .with_context(|| format!("cannot index {}", self.layer.display()))?;
         let bytes = ztoc
             .to_bytes()
@@ -210,6 +218,7 @@ pub(crate) struct InfoArgs {
     #[arg(value_parser = parse_target)]
     target: Target,
     /// For an image: which zTOC, by zTOC or layer digest (or a unique prefix).
+    #[arg(value_parser = parse_digest_prefix)]
     ztoc: Option<String>,
     /// For an image: only zTOCs of this platform's indexes; repeatable.
     #[arg(short, long = "platform", value_name = "PLATFORM", value_parser = parse_platform, value_delimiter = ',')]
@@ -442,7 +451,7 @@ pub(crate) struct GetFileArgs {
     third: Option<std::ffi::OsString>,
     /// With an image: the layer to read, by layer or zTOC digest (or a unique prefix), instead
     /// of the topmost layer that has the file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_digest_prefix)]
     layer: Option<String>,
     /// With an image: the platform whose SOCI index to use (needed when it has several).
     #[arg(short, long = "platform", value_name = "PLATFORM", value_parser = parse_platform, value_delimiter = ',')]

@@ -380,18 +380,19 @@ fn conversions_keep_the_source_tag_in_place() {
 }
 
 #[test]
+/// A usage error (exit 2), as a malformed flag is.
 fn span_sizes_below_the_minimum_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let layout = sample(dir.path(), "img");
     let image = format!("oci:{}:latest", layout.display());
     fails(
         socix().args(["convert", &image, "--span-size", "0"]),
-        1,
+        2,
         &["span size 0 is not positive", "hint:"],
     );
     fails(
         socix().args(["create", &image, "--span-size", "65535"]),
-        1,
+        2,
         &["below the minimum of 65536", "hint:", "--allow-small-spans"],
     );
     // Nothing was written.
@@ -408,7 +409,7 @@ fn span_sizes_below_the_minimum_are_refused() {
     let out = out.to_str().unwrap();
     fails(
         socix().args(["ztoc", "create", layer, "-o", out, "--span-size", "4096"]),
-        1,
+        2,
         &["below the minimum", "--allow-small-spans"],
     );
     fails(
@@ -422,7 +423,7 @@ fn span_sizes_below_the_minimum_are_refused() {
             "0",
             "--allow-small-spans",
         ]),
-        1,
+        2,
         &["not positive"],
     );
     let created = json(socix().args([

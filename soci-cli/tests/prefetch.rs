@@ -365,10 +365,10 @@ fn a_prefetch_list_that_cannot_be_read_is_refused_before_anything_is_built() {
     let mut cmd = socix();
     cmd.args(["convert", &image, "--prefetch-files-json"])
         .arg(&list);
-    fails(&mut cmd, 1, &["is not a JSON array of strings"]);
+    fails(&mut cmd, 2, &["is not a JSON array of strings"]);
     let mut cmd = socix();
     cmd.args(["convert", &image, "--prefetch-files-json"])
         .arg(dir.path().join("absent.json"));
-    fails(&mut cmd, 1, &["cannot read the prefetch list"]);
+    fails(&mut cmd, 2, &["cannot read the prefetch list"]);
     assert_eq!(snapshot(&layout), before);
 }
