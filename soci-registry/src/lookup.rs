@@ -1,7 +1,7 @@
 //! Reading an image through its SOCI indexes: the indexes of the platforms asked, a zTOC
 //! fetched and decoded, and the topmost layer whose zTOC has a file, read through it. Shared by
 //! `socix ztoc info|get-file` and any other user of the library; the choices themselves are the
-//! pure rules of `soci_core::select` and `soci_ztoc` (`Ztoc::has_file`), this module adds only
+//! pure rules of `soci_core::select` and `soci_ztoc` (`Ztoc::find`, `Ztoc::resolve`), this module adds only
 //! the reads.
 
 use bytes::Bytes;
@@ -189,10 +189,12 @@ pub(crate) fn search_order(
     Ok(found.iter().take(1).flat_map(|f| f.ztocs.iter().rev()))
 }
 
-/// The zTOC of the topmost layer that has the file `name` ([`Ztoc::has_file`]: any spelling of
-/// the path, links followed), or `None` when no layer with a zTOC has it. zTOCs are fetched
-/// from the top down and the search stops at the first that has the file, so a file of the top
-/// layer costs one zTOC. Layers without a zTOC (below the minimum layer size) cannot be
+/// The zTOC of the topmost layer that records `name` (any spelling of the path), or `None` when
+/// no layer with a zTOC does. That layer decides, as in the container: its record must be a
+/// regular file, or a link to one in the same layer ([`Ztoc::resolve`]); a directory, a device,
+/// or a link it cannot follow is [`LookupError::Extract`] naming the layer. zTOCs are fetched
+/// from the top down and the search stops at the first that records the name, so a file of the
+/// top layer costs one zTOC. Layers without a zTOC (below the minimum layer size) cannot be
 /// searched.
 pub async fn topmost_with_file(
     source: &Source,
@@ -201,9 +203,17 @@ pub async fn topmost_with_file(
 ) -> Result<Option<LayerZtoc>, LookupError> {
     for descriptor in search_order(found)? {
         let fetched = LayerZtoc::fetch(source, descriptor).await?;
-        if fetched.ztoc.has_file(name) {
-            return Ok(Some(fetched));
+        if fetched.ztoc.find(name).is_none() {
+            continue;
         }
+        return match fetched.ztoc.resolve(name) {
+            Ok(_) => Ok(Some(fetched)),
+            Err(source) => Err(LookupError::Extract {
+                name: String::from_utf8_lossy(name).into_owned(),
+                layer: fetched.layer()?.to_owned(),
+                source,
+            }),
+        };
     }
     Ok(None)
 }

@@ -153,6 +153,55 @@ async fn platforms_sharing_one_soci_index_are_each_found() {
     assert_eq!(arm[0].platform, Some(platform("linux/arm64")));
 }
 
+/// The topmost layer that records a name decides, as in the container: a directory or a link
+/// it cannot follow there is an error naming the layer and what the entry is, not "no layer has
+/// it" and not the lower layer's file of that name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_topmost_record_of_a_name_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let bottom = layer(&[("etc/motd", b"bottom\n"), ("data", b"file\n")]);
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut directory = tar::Header::new_gnu();
+    directory.set_entry_type(tar::EntryType::Directory);
+    directory.set_mode(0o755);
+    directory.set_size(0);
+    tar.append_data(&mut directory, "data/", std::io::empty())
+        .unwrap();
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    tar.append_link(&mut link, "etc/motd", "/nowhere").unwrap();
+    let top = Layer {
+        media_type: OCI_GZIP,
+        bytes: gzip(&tar.into_inner().unwrap()),
+    };
+    let image = converted(
+        dir.path(),
+        TestImage::single(PlatformImage::new(false, "amd64", vec![bottom, top])),
+    )
+    .await;
+    let found = find_indexes_for(&image, &[]).await.unwrap();
+    let top_layer = found[0].ztocs[1].annotations[soci_core::LAYER_DIGEST].clone();
+    for (name, what) in [
+        ("data", "\"data/\" is a dir, not a regular file"),
+        (
+            "/etc/motd",
+            "\"etc/motd\" is a link to \"/nowhere\", which this layer does not have",
+        ),
+    ] {
+        let err = match topmost_with_file(&image.source, &found, name.as_bytes()).await {
+            Err(e) => e,
+            Ok(other) => panic!("{name}: {:?}", other.map(|f| f.descriptor)),
+        };
+        let text = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            text.starts_with(&format!("cannot extract {name} from layer {top_layer}: "))
+                && text.contains(what),
+            "{text}"
+        );
+    }
+}
+
 fn tag(tag: &str) -> soci_registry::Tag {
     tag.parse().unwrap()
 }

@@ -73,6 +73,19 @@ pub enum ExtractError {
         String::from_utf8_lossy(.0)
     )]
     Sparse(Vec<u8>),
+    /// A link whose target the layer does not have (it may be in another layer, which this zTOC
+    /// cannot see).
+    #[error(
+        "{:?} is a link to {:?}, which this layer does not have",
+        String::from_utf8_lossy(name),
+        String::from_utf8_lossy(target)
+    )]
+    DanglingLink {
+        /// The link's name.
+        name: Vec<u8>,
+        /// Where it points, as resolved.
+        target: Vec<u8>,
+    },
     /// The requested range lies outside the uncompressed archive.
     #[error("range {offset}+{len} is outside the uncompressed archive ({size} bytes)")]
     OutOfRange {
@@ -166,7 +179,12 @@ impl Ztoc {
                     });
                 }
             };
-            entry = self.find(&target).ok_or(ExtractError::NotFound(target))?;
+            entry = self
+                .find(&target)
+                .ok_or_else(|| ExtractError::DanglingLink {
+                    name: entry.name.clone(),
+                    target,
+                })?;
         }
         Err(ExtractError::InvalidZtoc(format!(
             "more than {MAX_LINKS} links to follow from {:?}",
