@@ -130,9 +130,19 @@ fn a_signal_stops_a_conversion_and_leaves_no_temporary_directory() {
             })
         };
         let out = child.wait_with_output().unwrap();
-        if !writer.is_finished() {
-            // Meets the writer, which then fails to write and ends.
-            drop(std::fs::File::open(&archive).unwrap());
+        // A writer still waiting for a reader meets one here, then fails to write (no reader
+        // left) and ends. The opens do not wait (O_NONBLOCK): socix may have met the writer
+        // already, and the writer may not have reached its open yet.
+        while !writer.is_finished() {
+            use std::os::unix::fs::OpenOptionsExt;
+            const O_NONBLOCK: i32 = 0o4000; // Linux's value, on every architecture we run on.
+            drop(
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(O_NONBLOCK)
+                    .open(&archive),
+            );
+            std::thread::sleep(Duration::from_millis(10));
         }
         writer.join().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

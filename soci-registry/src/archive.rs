@@ -4,7 +4,10 @@
 //! when whole.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::RegistryError;
 use crate::layout::OciLayout;
@@ -16,11 +19,33 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
     }
 }
 
+/// Runs `work` (an unpacking) on a blocking thread, so that the async threads go on. Dropping
+/// the returned future (Ctrl-C) raises the flag `work` is given, which stops the unpacking at its
+/// next read: `work` then returns, dropping what it made (a temporary directory removes itself),
+/// instead of writing on into a directory nobody owns any more.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce(&AtomicBool) -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, RegistryError> {
+    /// Raises the flag when the future that holds it is dropped, finished or not.
+    struct StopOnDrop(Arc<AtomicBool>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
+    let flag = stop.0.clone();
+    match tokio::task::spawn_blocking(move || work(&flag)).await {
+        Ok(result) => result,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
 /// Opens the layout archived in `path`, unpacked into a temporary directory that is removed
-/// when the returned layout (and every clone of it) is dropped.
-pub(crate) fn open_archive(path: &Path) -> Result<OciLayout, RegistryError> {
+/// when the returned layout (and every clone of it) is dropped, or when `stop` is raised first.
+pub(crate) fn open_archive(path: &Path, stop: &AtomicBool) -> Result<OciLayout, RegistryError> {
     let dir = tempfile::tempdir().map_err(io_error(path))?;
-    unpack(path, dir.path())?;
+    unpack(path, dir.path(), stop)?;
     if !dir.path().join("oci-layout").is_file() {
         // Errors name the archive, not the temporary directory it was unpacked into.
         let message = if dir.path().join("manifest.json").is_file() {
@@ -37,13 +62,33 @@ pub(crate) fn open_archive(path: &Path) -> Result<OciLayout, RegistryError> {
     OciLayout::unpacked(dir)
 }
 
-/// Unpacks the archive `path` into the directory `into`. The tar crate refuses entries that
-/// would land outside it (`..`, absolute paths).
-pub(crate) fn unpack(path: &Path, into: &Path) -> Result<(), RegistryError> {
+/// Unpacks the archive `path` into the directory `into`, unless `stop` is raised first (then
+/// an error, at the next read). The tar crate refuses entries that would land outside `into`
+/// (`..`, absolute paths).
+pub(crate) fn unpack(path: &Path, into: &Path, stop: &AtomicBool) -> Result<(), RegistryError> {
     let file = File::open(path).map_err(io_error(path))?;
-    tar::Archive::new(std::io::BufReader::new(file))
+    let reader = Stoppable { inner: file, stop };
+    tar::Archive::new(std::io::BufReader::new(reader))
         .unpack(into)
         .map_err(io_error(path))
+}
+
+/// A reader that fails once `stop` is raised.
+struct Stoppable<'s, R> {
+    inner: R,
+    stop: &'s AtomicBool,
+}
+
+impl<R: Read> Read for Stoppable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            // Not `Interrupted`, which readers retry.
+            return Err(std::io::Error::other(
+                "stopped: the unpacking was abandoned",
+            ));
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// Packs the layout directory `dir` into the archive `target`: written beside it and renamed
@@ -98,6 +143,38 @@ mod tests {
     use super::*;
     use crate::layout::LayoutWriter;
 
+    /// An unpacking whose caller went away (Ctrl-C drops the future) stops at its next read
+    /// instead of writing on into a directory nobody owns.
+    #[tokio::test]
+    async fn an_abandoned_unpacking_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        std::fs::create_dir(&content).unwrap();
+        std::fs::write(content.join("data"), vec![7u8; 1 << 20]).unwrap();
+        let archive = dir.path().join("a.tar");
+        pack(&content, &archive).unwrap();
+        let into = dir.path().join("into");
+        let err = unpack(&archive, &into, &AtomicBool::new(true)).unwrap_err();
+        assert!(err.to_string().contains("a.tar"), "{err}");
+        assert!(!into.join("data").exists());
+
+        let (saw_stop, seen) = std::sync::mpsc::channel();
+        let work = off_thread(move |stop| {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            saw_stop.send(()).unwrap();
+            Ok(())
+        });
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), work)
+                .await
+                .is_err()
+        );
+        seen.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the work saw the flag once its future was dropped");
+    }
+
     #[test]
     fn an_archive_that_is_no_layout_is_named_with_what_it_is() {
         let dir = tempfile::tempdir().unwrap();
@@ -110,7 +187,9 @@ mod tests {
             std::fs::write(content.join(file), b"[]").unwrap();
             let archive = dir.path().join(name);
             pack(&content, &archive).unwrap();
-            let err = open_archive(&archive).unwrap_err().to_string();
+            let err = open_archive(&archive, &AtomicBool::new(false))
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.starts_with(&archive.display().to_string()) && err.contains(expected),
                 "{err}"
@@ -136,12 +215,12 @@ mod tests {
         let first = std::fs::read(&archive).unwrap();
         pack(&layout, &archive).unwrap();
         assert_eq!(std::fs::read(&archive).unwrap(), first, "deterministic");
-        let opened = open_archive(&archive).unwrap();
+        let opened = open_archive(&archive, &AtomicBool::new(false)).unwrap();
         let root = opened.root().to_owned();
         assert_eq!(opened.resolve(Some("v1")).unwrap().digest, digest);
         drop(opened);
         assert!(!root.exists(), "the unpacked copy goes with the layout");
-        assert!(open_archive(&dir.path().join("missing.tar")).is_err());
+        assert!(open_archive(&dir.path().join("missing.tar"), &AtomicBool::new(false)).is_err());
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
             2,

@@ -77,10 +77,14 @@ impl Connection {
                 Source::Layout(crate::layout::OciLayout::open(path)?),
                 reference.clone(),
             ),
-            ImageRef::Archive { path, reference } => (
-                Source::Layout(crate::archive::open_archive(path)?),
-                reference.clone(),
-            ),
+            ImageRef::Archive { path, reference } => {
+                let path = path.clone();
+                let layout = crate::archive::off_thread(move |stop| {
+                    crate::archive::open_archive(&path, stop)
+                })
+                .await?;
+                (Source::Layout(layout), reference.clone())
+            }
         })
     }
 
@@ -106,7 +110,11 @@ impl Connection {
             ),
             ImageRef::Layout { path, reference } => (Destination::layout(path)?, reference.clone()),
             ImageRef::Archive { path, reference } => {
-                (Destination::archive(path)?, reference.clone())
+                let path = path.clone();
+                let destination =
+                    crate::archive::off_thread(move |stop| Destination::archive_until(path, stop))
+                        .await?;
+                (destination, reference.clone())
             }
         })
     }

@@ -3,6 +3,7 @@
 //! the tag).
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -53,9 +54,18 @@ impl Destination {
     }
 
     /// A layout archived in the tar file `path` (created, or rewritten with what it had plus
-    /// what is written), replaced in one rename on commit.
+    /// what is written), replaced in one rename on commit. An existing archive is unpacked
+    /// first, which blocks: from async code, [`Connection::destination`](crate::Connection)
+    /// does it on a blocking thread, and stops when abandoned.
     pub fn archive(path: impl Into<PathBuf>) -> Result<Destination, RegistryError> {
-        let path = path.into();
+        Destination::archive_until(path.into(), &AtomicBool::new(false))
+    }
+
+    /// [`Destination::archive`], unpacking until `stop` is raised.
+    pub(crate) fn archive_until(
+        path: PathBuf,
+        stop: &AtomicBool,
+    ) -> Result<Destination, RegistryError> {
         let dir = tempfile::tempdir().map_err(|source| RegistryError::Io {
             path: path.to_path_buf(),
             source,
@@ -66,7 +76,7 @@ impl Destination {
                 path: layout.to_path_buf(),
                 source,
             })?;
-            crate::archive::unpack(&path, &layout)?;
+            crate::archive::unpack(&path, &layout, stop)?;
         }
         let writer = LayoutWriter::open(&layout)?;
         Ok(Destination::Layout {
