@@ -41,6 +41,22 @@ impl Interrupt {
     }
 }
 
+/// Runs synchronous work (a zTOC built from a file, the sample image written) on a blocking
+/// thread, so that a signal is seen while it runs instead of when it ends: the command is
+/// dropped at once, and the work has the shutdown's grace to finish (what it writes is
+/// assembled aside and renamed into place, so it is whole or absent).
+pub(crate) async fn off_the_async_threads<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(join) => match join.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(join) => Err(join.into()),
+        },
+    }
+}
+
 /// SIGINT and SIGTERM, caught from the moment this is made (a signal that arrives while the
 /// command is busy without yielding is kept until it does).
 pub(crate) struct Signals {

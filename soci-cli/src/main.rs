@@ -130,7 +130,9 @@ impl Command {
             Command::Ztoc(command) => command.run().await,
             Command::Prefetch(command) => command.run().await,
             Command::Verify(args) => args.run().await,
-            Command::SampleImage(args) => args.run(),
+            Command::SampleImage(args) => {
+                interrupt::off_the_async_threads(move || args.run()).await
+            }
             Command::Completions { shell } => {
                 // Generated in memory: clap_complete panics on a failed write.
                 let mut script = Vec::new();
@@ -183,6 +185,9 @@ fn main() -> ExitCode {
         // The command has been dropped: what it held is gone, but for what blocking tasks
         // (a layer being read or built) still hold, released as they end.
         Err(interrupt) => {
+            // Blocking work still running may find the runtime shut down under it (a retry's
+            // timer, say) and panic: that is the stop it was told, not a fault to report.
+            std::panic::set_hook(Box::new(|_| {}));
             runtime.shutdown_timeout(SHUTDOWN_GRACE);
             let message = interrupt.message();
             output::note(format_args!("socix: {message}"));

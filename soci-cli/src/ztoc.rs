@@ -89,7 +89,9 @@ impl ZtocCommand {
 
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
-            ZtocCommand::Create(args) => args.run(),
+            ZtocCommand::Create(args) => {
+                crate::interrupt::off_the_async_threads(move || args.run()).await
+            }
             ZtocCommand::List(args) => args.run().await,
             ZtocCommand::Info(args) => args.run().await,
             ZtocCommand::GetFile(args) => args.run().await,

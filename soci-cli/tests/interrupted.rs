@@ -167,3 +167,36 @@ fn a_signal_stops_a_conversion_and_leaves_no_temporary_directory() {
         std::fs::remove_dir(&tmp).unwrap();
     }
 }
+
+/// Synchronous work (`ztoc create` reading its layer) runs off the async threads, so a signal
+/// stops the command while it runs, not once it ends; its output is not written.
+#[test]
+fn a_signal_stops_a_ztoc_being_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("layer.ztoc");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("socix"))
+        .args(["ztoc", "create", "-", "-o"])
+        .arg(&output)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first bytes of a layer, then nothing: socix waits for the rest.
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &[0x1f, 0x8b, 8, 0]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(kill.unwrap().success(), "kill (procps)");
+    // The layer ends short, which the abandoned build then finds out.
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("socix: interrupted (SIGINT)"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!output.exists());
+}
