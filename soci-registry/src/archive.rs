@@ -73,7 +73,7 @@ pub(crate) fn unpack(path: &Path, into: &Path, stop: &AtomicBool) -> Result<(), 
         .map_err(io_error(path))
 }
 
-/// A reader that fails once `stop` is raised.
+/// A reader that fails once `stop` is raised (an unpacking or packing abandoned).
 struct Stoppable<'s, R> {
     inner: R,
     stop: &'s AtomicBool,
@@ -83,17 +83,16 @@ impl<R: Read> Read for Stoppable<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.stop.load(Ordering::Relaxed) {
             // Not `Interrupted`, which readers retry.
-            return Err(std::io::Error::other(
-                "stopped: the unpacking was abandoned",
-            ));
+            return Err(std::io::Error::other("stopped: abandoned"));
         }
         self.inner.read(buf)
     }
 }
 
 /// Packs the layout directory `dir` into the archive `target`: written beside it and renamed
-/// into place, so `target` is either the old archive or the whole new one.
-pub(crate) fn pack(dir: &Path, target: &Path) -> Result<(), RegistryError> {
+/// into place, so `target` is either the old archive or the whole new one; if `stop` is raised
+/// first, the partial file is removed at the next read and `target` is left as it was.
+pub(crate) fn pack(dir: &Path, target: &Path, stop: &AtomicBool) -> Result<(), RegistryError> {
     let name = target
         .file_name()
         .map_or("archive".into(), |n| n.to_string_lossy().into_owned());
@@ -103,7 +102,11 @@ pub(crate) fn pack(dir: &Path, target: &Path) -> Result<(), RegistryError> {
         let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
         builder.mode(tar::HeaderMode::Deterministic);
         for (relative, path) in files(dir)? {
-            builder.append_path_with_name(&path, &relative)?;
+            let file = File::open(&path)?;
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata_in_mode(&file.metadata()?, tar::HeaderMode::Deterministic);
+            let reader = Stoppable { inner: file, stop };
+            builder.append_data(&mut header, &relative, reader)?;
         }
         let file = builder
             .into_inner()?
@@ -152,11 +155,22 @@ mod tests {
         std::fs::create_dir(&content).unwrap();
         std::fs::write(content.join("data"), vec![7u8; 1 << 20]).unwrap();
         let archive = dir.path().join("a.tar");
-        pack(&content, &archive).unwrap();
+        pack(&content, &archive, &AtomicBool::new(false)).unwrap();
         let into = dir.path().join("into");
         let err = unpack(&archive, &into, &AtomicBool::new(true)).unwrap_err();
         assert!(err.to_string().contains("a.tar"), "{err}");
         assert!(!into.join("data").exists());
+        // A packing too: the archive is left as it was, with no partial file beside it.
+        let before = std::fs::read(&archive).unwrap();
+        std::fs::write(content.join("more"), b"more").unwrap();
+        assert!(pack(&content, &archive, &AtomicBool::new(true)).is_err());
+        assert_eq!(std::fs::read(&archive).unwrap(), before);
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.tar", "content", "into"]);
 
         let (saw_stop, seen) = std::sync::mpsc::channel();
         let work = off_thread(move |stop| {
@@ -186,7 +200,7 @@ mod tests {
             std::fs::create_dir(&content).unwrap();
             std::fs::write(content.join(file), b"[]").unwrap();
             let archive = dir.path().join(name);
-            pack(&content, &archive).unwrap();
+            pack(&content, &archive, &AtomicBool::new(false)).unwrap();
             let err = open_archive(&archive, &AtomicBool::new(false))
                 .unwrap_err()
                 .to_string();
@@ -211,9 +225,9 @@ mod tests {
         );
         w.commit().unwrap();
         let archive = dir.path().join("img.tar");
-        pack(&layout, &archive).unwrap();
+        pack(&layout, &archive, &AtomicBool::new(false)).unwrap();
         let first = std::fs::read(&archive).unwrap();
-        pack(&layout, &archive).unwrap();
+        pack(&layout, &archive, &AtomicBool::new(false)).unwrap();
         assert_eq!(std::fs::read(&archive).unwrap(), first, "deterministic");
         let opened = open_archive(&archive, &AtomicBool::new(false)).unwrap();
         let root = opened.root().to_owned();

@@ -328,20 +328,32 @@ impl Destination {
     }
 
     /// Makes what was written visible: for a layout, writes `index.json` (and moves a new
-    /// layout into place, or packs the archive); for a registry, nothing is left to do.
-    pub fn commit(&self) -> Result<(), RegistryError> {
-        if let Destination::Layout {
+    /// layout into place, or packs the archive); for a registry, nothing is left to do. The
+    /// files are written on a blocking thread; abandoned (Ctrl-C), a packing stops and leaves
+    /// the archive as it was.
+    pub async fn commit(&self) -> Result<(), RegistryError> {
+        let Destination::Layout {
             writer, archive, ..
         } = self
-            && let Some(writer) = writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take()
-        {
-            writer.commit()?;
-            if let Some((target, dir)) = archive {
-                crate::archive::pack(&dir.path().join("layout"), target)?;
-            }
+        else {
+            return Ok(());
+        };
+        let taken = writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(writer) = taken {
+            let archive = archive
+                .as_ref()
+                .map(|(target, dir)| (target.clone(), dir.path().join("layout")));
+            crate::archive::off_thread(move |stop| {
+                writer.commit()?;
+                match archive {
+                    Some((target, layout)) => crate::archive::pack(&layout, &target, stop),
+                    None => Ok(()),
+                }
+            })
+            .await?;
         }
         Ok(())
     }

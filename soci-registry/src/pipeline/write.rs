@@ -55,7 +55,7 @@ pub(super) async fn execute(
             }
         }
     }
-    destination.commit()?;
+    destination.commit().await?;
     Ok(())
 }
 
