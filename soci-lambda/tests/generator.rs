@@ -215,6 +215,8 @@ async fn an_index_with_small_layers_only_has_nothing_to_push(implementation: Imp
     ];
     let digest = push_index(&client, "small", "v2", &platforms).await;
     for version in [IndexVersion::V2, IndexVersion::V1] {
+        let logs = Logs::default();
+        let guard = tracing::subscriber::set_default(logs.subscriber("info"));
         let result = generator::handle(
             &push_event("small", &digest, Some("v2")),
             &config(&registry.addr, version),
@@ -222,7 +224,13 @@ async fn an_index_with_small_layers_only_has_nothing_to_push(implementation: Imp
         )
         .await
         .unwrap();
+        drop(guard);
         assert_eq!(result, NO_ZTOCS, "{version}");
+        // The log says why: each layer's reason counted.
+        let lines = logs.lines();
+        let skipped = lines.iter().find(|l| l["outcome"] == "skipped").unwrap();
+        let reason = skipped["reason"].as_str().unwrap();
+        assert!(reason.contains("below the minimum layer size"), "{reason}");
     }
     assert_eq!(tag_digest(&client, "small", "v2-soci").await, None);
     let referrers_tag = format!(

@@ -135,7 +135,7 @@ impl Destination {
                     return Ok(None);
                 };
                 Ok(Some(Manifest {
-                    bytes: layout.read_blob(&entry.digest, 4 << 20)?,
+                    bytes: layout.read_blob(&entry.digest, crate::layout::MAX_DOCUMENT)?,
                     media_type: entry.media_type,
                     digest: entry.digest,
                 }))

@@ -48,7 +48,7 @@ impl Image {
                 let digest = entry
                     .as_ref()
                     .map_or(reference.unwrap_or(""), |e| &e.digest);
-                let bytes = layout.read_blob(digest, 4 << 20)?;
+                let bytes = layout.read_blob(digest, crate::layout::MAX_DOCUMENT)?;
                 let declared = entry.as_ref().map_or("", |e| &e.media_type);
                 let target = Descriptor::of(&media_type_of(declared, &bytes), &bytes);
                 (target, bytes)

@@ -20,6 +20,9 @@ use crate::staging::Staging;
 pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 const LAYOUT_FILE: &str = "oci-layout";
+/// The most of a manifest or image index read from a layout: they are small, and a larger file
+/// named as one is not read whole into memory (registries refuse larger manifests too).
+pub(crate) const MAX_DOCUMENT: u64 = 4 << 20;
 const INDEX_FILE: &str = "index.json";
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
@@ -185,7 +188,7 @@ impl OciLayout {
         let mut subjects: Vec<String> = Vec::new();
         for entry in entries {
             let subject = self
-                .read_blob(&entry.digest, entry.size)
+                .read_blob(&entry.digest, MAX_DOCUMENT)
                 .ok()
                 .and_then(|bytes| soci_core::ImageManifest::parse(&bytes).ok())
                 .and_then(|manifest| manifest.subject)

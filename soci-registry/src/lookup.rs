@@ -1,8 +1,8 @@
 //! Reading an image through its SOCI indexes: the indexes of the platforms asked, a zTOC
 //! fetched and decoded, and the topmost layer whose zTOC has a file, read through it. Shared by
 //! `socix ztoc info|get-file` and any other user of the library; the choices themselves are the
-//! pure rules of `soci_core::select` and `soci_ztoc` (`Ztoc::find`, `Ztoc::resolve`), this module adds only
-//! the reads.
+//! pure rules of `soci_core::select` and `soci_ztoc` (`Ztoc::find`, `Ztoc::resolve`), this
+//! module adds only the reads.
 
 use bytes::Bytes;
 use soci_core::{Descriptor, LAYER_DIGEST, Platform, select};

@@ -39,7 +39,7 @@ impl Source {
                 client.get_manifest(repository, reference).await
             }
             Source::Layout(layout) => {
-                let bytes = layout.read_blob(reference, 4 << 20)?;
+                let bytes = layout.read_blob(reference, crate::layout::MAX_DOCUMENT)?;
                 Ok(Manifest {
                     digest: reference.to_owned(),
                     media_type: media_type.to_owned(),

@@ -335,11 +335,9 @@ pub(crate) async fn build(
                 report: Box::new(report),
             })
         }
-        Err(PipelineError::NoZtocs { .. }) => Ok(Outcome::warned(
-            Skip::NoZtocs,
-            NO_ZTOCS,
-            "no ztocs created, all layers either skipped or produced errors",
-        )),
+        Err(error @ PipelineError::NoZtocs { .. }) => {
+            Ok(Outcome::warned(Skip::NoZtocs, NO_ZTOCS, error.to_string()))
+        }
         Err(error @ PipelineError::SourceMoved { .. }) => Ok(Outcome::Skipped {
             result: SOURCE_MOVED.into(),
             reason: Some(error.to_string()),

@@ -88,8 +88,7 @@ pub async fn find_indexes(image: &Image) -> Result<Vec<FoundIndex>, PipelineErro
 
 /// Adds the index `index` of `manifest` (of a version, for a platform) if it is a SOCI index
 /// of that version (a V1 index must name `manifest` as its subject) and not found for
-/// `manifest` already. An
-/// index that is gone adds nothing.
+/// `manifest` already. An index that is gone adds nothing.
 async fn add(
     found: &mut Vec<FoundIndex>,
     source: &Source,
