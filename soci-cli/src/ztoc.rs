@@ -518,7 +518,8 @@ impl GetFileArgs {
             .with_context(|| format!("cannot extract {}", path.display()))
     }
 
-    /// The file from the topmost layer (or the one asked for) whose zTOC lists it.
+    /// The file from the topmost layer that records it (or the layer asked for), read through
+    /// that layer's zTOC.
     async fn extract_from_image(&self, image: &RefArg) -> anyhow::Result<Vec<u8>> {
         let name = self.second.as_encoded_bytes();
         let select = select(image, &self.platforms, &self.connect);
@@ -531,8 +532,8 @@ impl GetFileArgs {
             None => match soci_registry::topmost_with_file(&image.source, &found, name).await {
                 Ok(Some(fetched)) => fetched,
                 Ok(None) => bail!(
-                    "no layer of {} with a zTOC has {:?} (layers without one, smaller than the \
-                     minimum layer size, cannot be searched)",
+                    "no layer of {} with a zTOC has {:?} (layers without one, below the minimum \
+                     layer size or not gzip or tar, cannot be searched)",
                     select.image,
                     self.second.display().to_string()
                 ),

@@ -67,6 +67,17 @@ pub enum LookupError {
         #[source]
         source: ExtractError,
     },
+    /// A layer above any that has the file deletes it (a whiteout of it or of a folder above
+    /// it, or an opaque folder above it), as the container sees it.
+    #[error("{name} is deleted in layer {layer} (by its whiteout {whiteout})")]
+    Deleted {
+        /// The file's name, as asked (lossily UTF-8).
+        name: String,
+        /// The deleting layer's digest.
+        layer: String,
+        /// The whiteout entry.
+        whiteout: String,
+    },
     /// The blocking task reading the layer ended without an answer (it panicked or the runtime
     /// is shutting down).
     #[error("reading layer {layer} was interrupted")]
@@ -192,7 +203,9 @@ pub(crate) fn search_order(
 /// The zTOC of the topmost layer that records `name` (any spelling of the path), or `None` when
 /// no layer with a zTOC does. That layer decides, as in the container: its record must be a
 /// regular file, or a link to one in the same layer ([`Ztoc::resolve`]); a directory, a device,
-/// or a link it cannot follow is [`LookupError::Extract`] naming the layer. zTOCs are fetched
+/// or a link it cannot follow is [`LookupError::Extract`] naming the layer, and a whiteout
+/// above it that deletes the file is [`LookupError::Deleted`]. A link into another layer is not
+/// followed (a zTOC sees its own layer only). zTOCs are fetched
 /// from the top down and the search stops at the first that records the name, so a file of the
 /// top layer costs one zTOC. Layers without a zTOC (below the minimum layer size) cannot be
 /// searched.
@@ -204,6 +217,13 @@ pub async fn topmost_with_file(
     for descriptor in search_order(found)? {
         let fetched = LayerZtoc::fetch(source, descriptor).await?;
         if fetched.ztoc.find(name).is_none() {
+            if let Some(whiteout) = whiteout_of(&fetched.ztoc, name) {
+                return Err(LookupError::Deleted {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    layer: fetched.layer()?.to_owned(),
+                    whiteout: String::from_utf8_lossy(&whiteout).into_owned(),
+                });
+            }
             continue;
         }
         return match fetched.ztoc.resolve(name) {
@@ -216,4 +236,31 @@ pub async fn topmost_with_file(
         };
     }
     Ok(None)
+}
+
+/// The entry of `ztoc`'s layer that deletes `name` from the layers below, if any: a whiteout
+/// (`.wh.<name>`) of it or of a folder above it, or an opaque marker (`.wh..wh..opq`) in a
+/// folder above it (the overlay rules the snapshotter applies).
+fn whiteout_of(ztoc: &Ztoc, name: &[u8]) -> Option<Vec<u8>> {
+    let cleaned = soci_ztoc::clean_path(name);
+    let parts: Vec<&[u8]> = cleaned.split(|&c| c == b'/').collect();
+    for depth in 0..parts.len() {
+        let folder = parts[..depth].join(&b'/');
+        let within = |entry: &[u8]| -> Vec<u8> {
+            if folder.is_empty() {
+                entry.to_vec()
+            } else {
+                [folder.as_slice(), b"/", entry].concat()
+            }
+        };
+        let whiteout = within(&[b".wh.", parts[depth]].concat());
+        if ztoc.find(&whiteout).is_some() {
+            return Some(whiteout);
+        }
+        let opaque = within(b".wh..wh..opq");
+        if depth > 0 && ztoc.find(&opaque).is_some() {
+            return Some(opaque);
+        }
+    }
+    None
 }

@@ -202,6 +202,59 @@ async fn the_topmost_record_of_a_name_decides() {
     }
 }
 
+/// A whiteout in an upper layer deletes the file below it, as in the container: the lookup says
+/// so instead of reading the deleted file, and files it does not touch are still found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whiteouts_delete_what_is_below_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let bottom = layer(&[
+        ("etc/motd", b"old\n"),
+        ("etc/kept", b"kept\n"),
+        ("data/x", b"x\n"),
+        ("gone/deep/file", b"deep\n"),
+    ]);
+    let top = layer(&[
+        ("etc/.wh.motd", b""),
+        ("data/.wh..wh..opq", b""),
+        ("data/new", b"new\n"),
+        (".wh.gone", b""),
+    ]);
+    let image = converted(
+        dir.path(),
+        TestImage::single(PlatformImage::new(false, "amd64", vec![bottom, top])),
+    )
+    .await;
+    let found = find_indexes_for(&image, &[]).await.unwrap();
+    let top_layer = found[0].ztocs[1].annotations[soci_core::LAYER_DIGEST].clone();
+    for (name, whiteout) in [
+        ("etc/motd", "etc/.wh.motd"),
+        ("/data/x", "data/.wh..wh..opq"),
+        ("gone/deep/file", ".wh.gone"),
+    ] {
+        match topmost_with_file(&image.source, &found, name.as_bytes()).await {
+            Err(LookupError::Deleted {
+                name: asked,
+                layer,
+                whiteout: by,
+            }) => {
+                assert_eq!((asked.as_str(), by.as_str()), (name, whiteout));
+                assert_eq!(layer, top_layer);
+            }
+            other => panic!("{name}: {:?}", other.map(|f| f.map(|f| f.descriptor))),
+        }
+    }
+    for (name, layer) in [("etc/kept", 0), ("data/new", 1)] {
+        let fetched = topmost_with_file(&image.source, &found, name.as_bytes())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            fetched.descriptor.digest, found[0].ztocs[layer].digest,
+            "{name}"
+        );
+    }
+}
+
 fn tag(tag: &str) -> soci_registry::Tag {
     tag.parse().unwrap()
 }
