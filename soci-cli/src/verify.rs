@@ -96,6 +96,20 @@ impl VerifyArgs {
         let reporter = Reporter::new(self.quiet, "checked against");
         let mut checked = Vec::new();
         for index in &found {
+            // One index serves every platform with the same layers: checked once, reported
+            // for each.
+            if let Some(earlier) = checked
+                .iter()
+                .find(|c: &&Checked<'_>| c.index.index.digest == index.index.digest)
+            {
+                let (layers, prefetch) = (earlier.layers.clone(), earlier.prefetch.clone());
+                checked.push(Checked {
+                    index,
+                    layers,
+                    prefetch,
+                });
+                continue;
+            }
             reporter.say(&format!(
                 "Verifying SOCI index {} ({} {})",
                 index.index.digest,

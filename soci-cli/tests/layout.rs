@@ -351,3 +351,37 @@ fn a_gnu_sparse_layer_is_refused_with_what_to_do() {
         ],
     );
 }
+
+/// Platforms with the same layers share one SOCI index: `verify` reports it for each platform
+/// and reads its layers once.
+#[test]
+fn a_soci_index_shared_by_platforms_is_verified_once() {
+    use soci_registry::testing::images::{Layer, PlatformImage, TestImage};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img");
+    let shared = Layer::gzip(4, 8, 20_000);
+    let platforms =
+        ["amd64", "arm64"].map(|arch| PlatformImage::new(false, arch, vec![shared.clone()]));
+    TestImage::multi(false, platforms.into()).write_layout(&path, "v1");
+    let image = format!("oci:{}:v1", path.display());
+    socix()
+        .args(["convert", &image, "--min-layer-size", "0", "-q"])
+        .assert()
+        .success();
+    let converted = format!("{image}-soci");
+    let out = socix()
+        .args(["verify", &converted, "--json"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert_eq!(
+        stderr.matches("Verifying SOCI index").count(),
+        1,
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let indexes = report["indexes"].as_array().unwrap();
+    assert_eq!(indexes.len(), 2, "{report}");
+    assert_eq!(indexes[0]["layers"], indexes[1]["layers"]);
+    assert_ne!(indexes[0]["platform"], indexes[1]["platform"]);
+}

@@ -378,7 +378,14 @@ impl LayoutWriter {
             None
         } else {
             let marker = self.work.join(LAYOUT_FILE);
-            let file = std::fs::File::open(&marker).map_err(io_error(&marker))?;
+            // Opened for writing where allowed: over NFS the lock is a POSIX one, which an
+            // exclusive lock takes only on a file open for writing.
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&marker)
+                .or_else(|_| std::fs::File::open(&marker))
+                .map_err(io_error(&marker))?;
             file.lock().map_err(io_error(&marker))?;
             Some(file)
         };
