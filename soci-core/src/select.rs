@@ -41,6 +41,8 @@ pub fn digest_has_prefix(digest: &str, prefix: &str) -> bool {
 /// The one item of `items` with a digest that starts with `prefix` (see
 /// [`digest_has_prefix`]); `digests` gives each item's digests, e.g. a zTOC's own and its
 /// layer's, so either names it. An empty prefix matches every item, so it picks the only one.
+/// Items matched by one and the same digest are one thing listed several times (a SOCI index
+/// shared by platforms): the first is picked.
 pub fn by_digest_prefix<'a, T, D>(
     items: &'a [T],
     prefix: &str,
@@ -49,26 +51,27 @@ pub fn by_digest_prefix<'a, T, D>(
 where
     D: IntoIterator<Item = &'a str>,
 {
-    let mut matching: Vec<(usize, &'a T)> = Vec::new();
+    let mut matching: Vec<(usize, &'a T, &'a str)> = Vec::new();
     for (position, item) in items.iter().enumerate() {
-        if digests(item)
+        if let Some(matched) = digests(item)
             .into_iter()
-            .any(|d| digest_has_prefix(d, prefix))
+            .find(|d| digest_has_prefix(d, prefix))
         {
-            matching.push((position, item));
+            matching.push((position, item, matched));
         }
     }
     match matching[..] {
-        [(_, one)] => Ok(one),
+        [(_, one, _)] => Ok(one),
+        [(_, first, matched), ..] if matching.iter().all(|&(_, _, d)| d == matched) => Ok(first),
         [] => Err(SelectError::NoMatch {
             prefix: prefix.to_owned(),
         }),
         _ => Err(SelectError::Ambiguous {
             prefix: prefix.to_owned(),
-            positions: matching.iter().map(|&(p, _)| p).collect(),
+            positions: matching.iter().map(|&(p, ..)| p).collect(),
             digests: matching
                 .iter()
-                .filter_map(|&(_, item)| digests(item).into_iter().next())
+                .filter_map(|&(_, item, _)| digests(item).into_iter().next())
                 .map(str::to_owned)
                 .collect(),
         }),
@@ -141,6 +144,20 @@ mod tests {
         // An empty prefix picks the only item, and is ambiguous among several.
         assert!(matches!(pick(""), Err(SelectError::Ambiguous { .. })));
         assert_eq!(by_digest_prefix(&[A], "", |a| [*a]), Ok(&A));
+    }
+
+    #[test]
+    fn one_digest_listed_several_times_picks_the_first() {
+        // A SOCI index shared by two platforms, beside another index.
+        let items = [(A, "amd64"), (A, "arm64"), (B, "amd64")];
+        let pick = |prefix| by_digest_prefix(&items, prefix, |(d, _)| [*d]).map(|(_, p)| *p);
+        assert_eq!(pick(A), Ok("amd64"));
+        assert_eq!(pick("sha256:d75d"), Ok("amd64"));
+        assert!(matches!(
+            pick("sha256:d75"),
+            Err(SelectError::Ambiguous { .. })
+        ));
+        assert!(matches!(pick(""), Err(SelectError::Ambiguous { .. })));
     }
 
     #[test]
