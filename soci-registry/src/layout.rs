@@ -324,7 +324,10 @@ impl LayoutWriter {
             || (self.new && blob_path(&self.target, digest).is_ok_and(|p| p.is_file()))
     }
 
-    /// Stores a blob after checking its digest; a blob already present is left alone.
+    /// Stores a blob after checking its digest. A blob already present is left alone if its
+    /// bytes are right, and replaced if they are not (a file damaged on disk, which `verify`
+    /// finds and a forced build then mends): the blobs given here are documents and zTOCs, small
+    /// enough to read back.
     pub fn write_blob(&self, digest: &str, bytes: &[u8]) -> Result<(), RegistryError> {
         let actual = soci_ztoc::sha256_digest(bytes);
         if actual != digest {
@@ -335,7 +338,7 @@ impl LayoutWriter {
             });
         }
         let path = blob_path(&self.work, digest)?;
-        if path.is_file() {
+        if std::fs::read(&path).is_ok_and(|stored| stored == bytes) {
             return Ok(());
         }
         write_file(&path, bytes)
@@ -628,6 +631,25 @@ mod tests {
             mode(&blob_path(&root, &soci_ztoc::sha256_digest(blob)).unwrap()),
             file
         );
+    }
+
+    /// A blob damaged on disk is written again, not taken as present (what `verify` finds and
+    /// a forced build mends); a sound one is left as it is.
+    #[test]
+    fn a_damaged_blob_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let blob = br#"{"a":1}"#;
+        let digest = soci_ztoc::sha256_digest(blob);
+        let w = LayoutWriter::open(dir.path().join("img")).unwrap();
+        w.write_blob(&digest, blob).unwrap();
+        let path = blob_path(&w.work, &digest).unwrap();
+        std::fs::write(&path, br#"{"a":2}"#).unwrap();
+        w.write_blob(&digest, blob).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), blob);
+        let modified = path.metadata().unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        w.write_blob(&digest, blob).unwrap();
+        assert_eq!(path.metadata().unwrap().modified().unwrap(), modified);
     }
 
     #[test]
