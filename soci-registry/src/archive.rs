@@ -41,6 +41,37 @@ pub(crate) async fn off_thread<T: Send + 'static>(
     }
 }
 
+/// Locks the folder of the archive `target` against other writers of archives in it, waiting
+/// for them (until `stop` is raised): two runs writing one archive would each pack what it had
+/// plus their own, and the last rename would drop the other's tags. The folder, not the file,
+/// since the file may not exist yet and is replaced by a rename. Unlocked when the returned
+/// file (and every handle cloned from it) is closed; `None` where folders cannot be locked
+/// (not Unix).
+pub(crate) fn lock_folder(target: &Path, stop: &AtomicBool) -> Result<Option<File>, RegistryError> {
+    if !cfg!(unix) {
+        return Ok(None);
+    }
+    let folder = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let file = File::open(folder).map_err(io_error(folder))?;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) if !stop.load(Ordering::Relaxed) => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(io_error(target)(std::io::Error::other(
+                    "stopped while waiting for another writer of the folder",
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error(folder)(e)),
+        }
+    }
+}
+
 /// Opens the layout archived in `path`, unpacked into a temporary directory that is removed
 /// when the returned layout (and every clone of it) is dropped, or when `stop` is raised first.
 pub(crate) fn open_archive(path: &Path, stop: &AtomicBool) -> Result<OciLayout, RegistryError> {

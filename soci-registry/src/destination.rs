@@ -35,9 +35,10 @@ pub enum Destination {
         existing: Option<OciLayout>,
         /// The writer; `None` once committed.
         writer: Mutex<Option<LayoutWriter>>,
-        /// For an `oci-archive:` destination: the archive file, and the temporary directory the
-        /// layout is assembled in before it is packed there.
-        archive: Option<(PathBuf, tempfile::TempDir)>,
+        /// For an `oci-archive:` destination: the archive file, the temporary directory the
+        /// layout is assembled in before it is packed there, and the lock that keeps other
+        /// writers of archives in its folder waiting until it is ([`crate::archive::lock_folder`]).
+        archive: Option<(PathBuf, tempfile::TempDir, Option<std::fs::File>)>,
     },
 }
 
@@ -54,9 +55,11 @@ impl Destination {
     }
 
     /// A layout archived in the tar file `path` (created, or rewritten with what it had plus
-    /// what is written), replaced in one rename on commit. An existing archive is unpacked
-    /// first, which blocks: from async code, [`Connection::destination`](crate::Connection)
-    /// does it on a blocking thread, and stops when abandoned.
+    /// what is written), replaced in one rename on commit. Other runs writing an archive in the
+    /// same folder wait until then, so that none packs over another's tags. An existing archive
+    /// is unpacked first, which blocks: from async code,
+    /// [`Connection::destination`](crate::Connection) does it on a blocking thread, and stops
+    /// when abandoned.
     pub fn archive(path: impl Into<PathBuf>) -> Result<Destination, RegistryError> {
         Destination::archive_until(path.into(), &AtomicBool::new(false))
     }
@@ -66,6 +69,7 @@ impl Destination {
         path: PathBuf,
         stop: &AtomicBool,
     ) -> Result<Destination, RegistryError> {
+        let lock = crate::archive::lock_folder(&path, stop)?;
         let dir = tempfile::tempdir().map_err(|source| RegistryError::Io {
             path: path.to_path_buf(),
             source,
@@ -82,7 +86,7 @@ impl Destination {
         Ok(Destination::Layout {
             existing: OciLayout::open(&layout).ok(),
             writer: Mutex::new(Some(writer)),
-            archive: Some((path, dir)),
+            archive: Some((path, dir, lock)),
         })
     }
 
@@ -343,13 +347,27 @@ impl Destination {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
         if let Some(writer) = taken {
-            let archive = archive
-                .as_ref()
-                .map(|(target, dir)| (target.clone(), dir.path().join("layout")));
+            // The lock goes with the work (a second handle holds it as well): abandoned, the
+            // destination is dropped, but the packing holds the folder until it has stopped.
+            let archive = match archive {
+                Some((target, dir, lock)) => {
+                    let held = match lock {
+                        Some(lock) => {
+                            Some(lock.try_clone().map_err(|source| RegistryError::Io {
+                                path: target.clone(),
+                                source,
+                            })?)
+                        }
+                        None => None,
+                    };
+                    Some((target.clone(), dir.path().join("layout"), held))
+                }
+                None => None,
+            };
             crate::archive::off_thread(move |stop| {
                 writer.commit()?;
                 match archive {
-                    Some((target, layout)) => crate::archive::pack(&layout, &target, stop),
+                    Some((target, layout, _held)) => crate::archive::pack(&layout, &target, stop),
                     None => Ok(()),
                 }
             })

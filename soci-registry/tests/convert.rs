@@ -712,6 +712,54 @@ async fn a_layer_listed_twice_is_copied_once() {
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
 }
 
+/// Runs converting into one archive at once each keep their tag: each waits for the one
+/// before it to have packed the archive, instead of packing over it.
+#[test]
+fn runs_into_one_archive_at_once_keep_every_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = TestImage::single(PlatformImage::new(
+        false,
+        "amd64",
+        vec![Layer::gzip(33, 10, 50_000)],
+    ));
+    image.write_layout(&dir.path().join("src"), "v1");
+    let archive = dir.path().join("out.tar");
+    let start = std::sync::Barrier::new(4);
+    std::thread::scope(|threads| {
+        for run in 0..4 {
+            let (start, dir, archive) = (&start, dir.path(), &archive);
+            threads.spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                start.wait();
+                let destination = Destination::archive(archive).unwrap();
+                runtime.block_on(async {
+                    let source = Source::Layout(OciLayout::open(dir.join("src")).unwrap());
+                    let opened = Image::open(source, Some("v1")).await.unwrap();
+                    let tag = tag(&format!("run-{run}"));
+                    soci_registry::convert(&opened, &destination, &tag, &config(), quiet())
+                        .await
+                        .unwrap();
+                });
+            });
+        }
+    });
+    let unpacked = dir.path().join("unpacked");
+    let mut tar = tar::Archive::new(std::fs::File::open(&archive).unwrap());
+    tar.unpack(&unpacked).unwrap();
+    let mut names: Vec<String> = OciLayout::open(&unpacked)
+        .unwrap()
+        .entries()
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["run-0", "run-1", "run-2", "run-3"]);
+}
+
 /// The source tag pushed again while the image was converted: the converted tag is not written
 /// (it would name a conversion of the older image), and the error says what happened.
 async fn a_source_tag_moved_during_the_conversion_leaves_the_output_tag_alone(
