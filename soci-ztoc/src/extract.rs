@@ -249,13 +249,30 @@ impl Ztoc {
     }
 
     /// The bytes of the file `name` (links followed, see [`Ztoc::resolve`]), read from `layer`
-    /// through this zTOC.
+    /// through this zTOC, in memory: [`Ztoc::stream_file`] for files of any size.
     pub fn extract_file(
         &self,
         layer: &(impl ReadAt + ?Sized),
         name: &[u8],
         verify_spans: bool,
     ) -> Result<Vec<u8>, ExtractError> {
+        let mut data = Vec::new();
+        self.stream_file(layer, name, verify_spans, &mut |b| {
+            data.extend_from_slice(b)
+        })?;
+        Ok(data)
+    }
+
+    /// Streams the bytes of the file `name` (links followed, see [`Ztoc::resolve`]) to `sink`
+    /// as its spans are inflated, so memory holds a span whatever the file's size; on an error,
+    /// bytes already given to `sink` must be discarded (see [`Ztoc::read_range`]).
+    pub fn stream_file(
+        &self,
+        layer: &(impl ReadAt + ?Sized),
+        name: &[u8],
+        verify_spans: bool,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), ExtractError> {
         let entry = self.resolve(name)?;
         if entry.is_sparse() {
             return Err(ExtractError::Sparse(entry.name.clone()));
@@ -264,11 +281,7 @@ impl Ztoc {
             .map_err(|_| ExtractError::InvalidZtoc(format!("negative offset of {entry:?}")))?;
         let len = u64::try_from(entry.uncompressed_size)
             .map_err(|_| ExtractError::InvalidZtoc(format!("negative size of {entry:?}")))?;
-        let mut data = Vec::new();
-        self.read_range(layer, offset, len, verify_spans, &mut |b| {
-            data.extend_from_slice(b)
-        })?;
-        Ok(data)
+        self.read_range(layer, offset, len, verify_spans, sink)
     }
 
     /// Streams the uncompressed bytes `[offset, offset + len)` of the layer to `sink`, reading
