@@ -16,15 +16,7 @@ soci_registry::on_both_registries!(
 fn every_command_against_a_registry(implementation: Implementation) {
     let registry = implementation.start();
     let dir = tempfile::tempdir().unwrap();
-    let layout = sample(dir.path(), "img");
-    let image = format!("{}/team/sample:v1", registry.addr);
-    registry.push_layout(
-        &layout,
-        "latest",
-        "team/sample",
-        "v1",
-        Credentials::Anonymous,
-    );
+    let image = pushed_sample(&registry, dir.path());
 
     let report = json(socix().args(["convert", &image, "--plain-http", "--json"]));
     assert_eq!(report["tag"], "v1-soci");

@@ -135,15 +135,7 @@ fn hints_on_a_converted_image_name_its_source_quoted() {
 fn registry_hints_keep_the_flags_that_reached_it() {
     let registry = soci_registry::testing::TestRegistry::start();
     let dir = tempfile::tempdir().unwrap();
-    let layout = sample(dir.path(), "img");
-    let image = format!("{}/team/sample:v1", registry.addr);
-    registry.push_layout(
-        &layout,
-        "latest",
-        "team/sample",
-        "v1",
-        soci_registry::Credentials::Anonymous,
-    );
+    let image = pushed_sample(&registry, dir.path());
     let note = stderr_of(socix().args(["index", "list", &image, "--plain-http"]));
     assert!(
         note.contains(&format!("`socix create {image} --plain-http`")),

@@ -6,22 +6,13 @@
 mod common;
 
 use common::*;
-use soci_registry::Credentials;
 use soci_registry::testing::TestRegistry;
 
 /// Two registries, the sample image pushed into the first as `team/sample:v1`.
 fn source_and_mirror(dir: &std::path::Path) -> (TestRegistry, TestRegistry, String) {
     let source = TestRegistry::start();
     let mirror = TestRegistry::start();
-    let layout = sample(dir, "img");
-    source.push_layout(
-        &layout,
-        "latest",
-        "team/sample",
-        "v1",
-        Credentials::Anonymous,
-    );
-    let image = format!("{}/team/sample:v1", source.addr);
+    let image = pushed_sample(&source, dir);
     (source, mirror, image)
 }
 

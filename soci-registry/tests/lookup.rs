@@ -45,6 +45,19 @@ async fn converted(dir: &std::path::Path, image: TestImage) -> Image {
     Image::open(source, Some("v1-soci")).await.unwrap()
 }
 
+/// An image of `bottom` and `top`, converted; its indexes and the top layer's digest.
+async fn two_layers(
+    dir: &std::path::Path,
+    bottom: Layer,
+    top: Layer,
+) -> (Image, Vec<soci_registry::FoundIndex>, String) {
+    let single = TestImage::single(PlatformImage::new(false, "amd64", vec![bottom, top]));
+    let image = converted(dir, single).await;
+    let found = find_indexes_for(&image, &[]).await.unwrap();
+    let top_layer = found[0].ztocs[1].annotations[soci_core::LAYER_DIGEST].clone();
+    (image, found, top_layer)
+}
+
 fn platform(s: &str) -> Platform {
     s.parse().unwrap()
 }
@@ -175,13 +188,7 @@ async fn the_topmost_record_of_a_name_decides() {
         media_type: OCI_GZIP,
         bytes: gzip(&tar.into_inner().unwrap()),
     };
-    let image = converted(
-        dir.path(),
-        TestImage::single(PlatformImage::new(false, "amd64", vec![bottom, top])),
-    )
-    .await;
-    let found = find_indexes_for(&image, &[]).await.unwrap();
-    let top_layer = found[0].ztocs[1].annotations[soci_core::LAYER_DIGEST].clone();
+    let (image, found, top_layer) = two_layers(dir.path(), bottom, top).await;
     for (name, what) in [
         ("data", "\"data/\" is a dir, not a regular file"),
         (
@@ -219,13 +226,7 @@ async fn whiteouts_delete_what_is_below_them() {
         ("data/new", b"new\n"),
         (".wh.gone", b""),
     ]);
-    let image = converted(
-        dir.path(),
-        TestImage::single(PlatformImage::new(false, "amd64", vec![bottom, top])),
-    )
-    .await;
-    let found = find_indexes_for(&image, &[]).await.unwrap();
-    let top_layer = found[0].ztocs[1].annotations[soci_core::LAYER_DIGEST].clone();
+    let (image, found, top_layer) = two_layers(dir.path(), bottom, top).await;
     for (name, whiteout) in [
         ("etc/motd", "etc/.wh.motd"),
         ("/data/x", "data/.wh..wh..opq"),

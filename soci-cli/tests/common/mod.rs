@@ -56,6 +56,22 @@ pub fn sample(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     copy
 }
 
+/// The sample image pushed to `registry` as `team/sample:v1`, anonymously; its reference.
+pub fn pushed_sample(
+    registry: &soci_registry::testing::TestRegistry,
+    dir: &std::path::Path,
+) -> String {
+    let layout = sample(dir, "img");
+    registry.push_layout(
+        &layout,
+        "latest",
+        "team/sample",
+        "v1",
+        soci_registry::Credentials::Anonymous,
+    );
+    format!("{}/team/sample:v1", registry.addr)
+}
+
 /// Copies a directory tree.
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
