@@ -37,7 +37,7 @@ pub enum Destination {
         writer: Mutex<Option<LayoutWriter>>,
         /// For an `oci-archive:` destination: the archive file, the temporary directory the
         /// layout is assembled in before it is packed there, and the lock that keeps other
-        /// writers of archives in its folder waiting until it is ([`crate::archive::lock_folder`]).
+        /// writers of archives in its folder waiting until it is (see [`Destination::archive`]).
         archive: Option<(PathBuf, tempfile::TempDir, Option<std::fs::File>)>,
     },
 }
