@@ -9,6 +9,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::faults::FaultProxy;
+use common::noise;
 
 use soci_core::{ImageManifest, LAYER_DIGEST, PREFETCH_MEDIA_TYPE, ZTOC_MEDIA_TYPE, to_go_json};
 use soci_registry::testing::Implementation;
@@ -20,19 +21,6 @@ use soci_ztoc::{BuildOptions, Builder, Zinfo, Ztoc};
 
 const SPAN: i64 = 65536;
 const MIN: u64 = 50_000;
-
-/// Deterministic, barely compressible bytes.
-fn noise(seed: u32, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 /// A gzipped tar of `files`, names written raw (so `./app/main` stays as it is).
 fn layer(files: &[(&str, usize)]) -> Layer {

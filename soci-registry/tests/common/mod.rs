@@ -30,19 +30,22 @@ pub fn ranged_client(addr: &str, attempts: u32, credentials: Credentials) -> Reg
     RegistryClient::new(addr, options).unwrap()
 }
 
+/// Deterministic, barely compressible bytes, different for each seed.
+pub fn noise(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
 /// Bytes that differ from range to range, so that one out of place changes the digest.
 pub fn random_blob(len: usize) -> Bytes {
-    let mut x = 0x2545_f491_u32;
-    Bytes::from(
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect::<Vec<_>>(),
-    )
+    Bytes::from(noise(0x2545_f491, len))
 }
 
 /// The blob `data` read back from `repo` with [`RegistryClient::fetch_blob`] (which checks it
